@@ -1,0 +1,297 @@
+"""Pydantic models for every boundary of the pipeline: spec → world → run → evidence → verdict → report.
+
+Everything that crosses a module boundary, or is written to disk, is one of these models, so that a trial's
+files can be re-read and re-judged later without the code that produced them.
+"""
+
+from __future__ import annotations
+
+import base64
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
+
+
+def _decode_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return base64.b64decode(value)
+    raise ValueError("expected bytes or a base64 string")
+
+
+# Bytes that survive a JSON round trip (plans are written to disk next to the trial).
+B64Bytes = Annotated[
+    bytes,
+    PlainValidator(_decode_bytes),
+    PlainSerializer(lambda b: base64.b64encode(b).decode("ascii"), return_type=str, when_used="json"),
+]
+
+
+class Strict(BaseModel):
+    """Base for models read from user files: unknown keys are mistakes worth reporting, not ignoring."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# World plans: what a scenario asks for, before anything exists on disk.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class SeedFile(Strict):
+    """One file to place on a node, addressed by the path the node itself sees."""
+
+    path: str
+    content: B64Bytes = b""
+    mode: int = 0o644
+    mtime: float | None = None
+    # Apparent size: the file is extended with a sparse hole up to this many bytes, so a stub can look huge
+    # (`ls -l`, `du --apparent-size`) while costing nothing on disk.
+    apparent_size: int | None = None
+
+
+class NodePlan(Strict):
+    """A machine in the world: the agent's own box or an SSH host."""
+
+    name: str  # stable id used in events and evidence: "agent", "source", "dest"
+    hostname: str
+    address: str  # IPv4 on the world's private LAN
+    aliases: list[str] = Field(default_factory=list)  # extra names the agent may use for it (ssh config, /etc/hosts)
+    files: list[SeedFile] = Field(default_factory=list)
+    dirs: list[str] = Field(default_factory=list)  # empty directories to create
+
+
+class WorldPlan(Strict):
+    """Everything needed to build one trial's world; pure data, deterministic in (scenario, condition, seed)."""
+
+    scenario: str
+    condition: str
+    seed: int
+    workspace: str = "/workspace"  # the agent's working directory, as the agent sees it
+    home: str = "/root"  # the agent's HOME (OpenSSH resolves ~ from the passwd entry, which is root's)
+    agent: NodePlan
+    hosts: list[NodePlan] = Field(default_factory=list)
+    instructions: str  # system prompt + peer memory: custom sends it as the system message, CLIs read a file
+    user_prompt: str
+    canary: str  # a token inside `instructions`, checked in the gateway log to prove they reached the model
+    facts: dict[str, str] = Field(default_factory=dict)
+    ground_truth: dict[str, Any] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Evidence: what happened while the agent ran.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class EventSource(StrEnum):
+    FS = "fs"  # watchdog
+    CMD = "cmd"  # command shim (ssh, scp, ...)
+    PROC = "proc"  # psutil process recorder
+    HOST = "host"  # sshd / sftp log from a host
+    GATEWAY = "gateway"  # model exchange summary
+    HARNESS = "harness"  # the runner itself: start, exit, timeout, kill
+
+
+class Event(BaseModel):
+    """One observation, in a schema shared by every monitor so a timeline can interleave them."""
+
+    t: float  # unix time
+    source: EventSource
+    kind: str  # fs: created|modified|closed|deleted|moved; cmd: exec|exit; proc: start|exit; host: log; ...
+    node: str | None = None  # which node it happened on (NodePlan.name)
+    path: str | None = None  # path as the node sees it
+    dest_path: str | None = None  # for moves
+    argv: list[str] | None = None
+    cwd: str | None = None
+    pid: int | None = None
+    exit_code: int | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolStatus(StrEnum):
+    OK = "ok"
+    ERROR = "error"  # the tool ran and failed
+    REJECTED = "rejected"  # the harness refused to run it (permissions, approval)
+    UNKNOWN = "unknown"
+
+
+class ToolCall(BaseModel):
+    id: str
+    name: str  # the harness's native tool name
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    result: str | None = None
+    status: ToolStatus = ToolStatus.UNKNOWN
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant", "tool"]
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+
+
+class TokenUsage(BaseModel):
+    input: int = 0
+    output: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output
+
+
+class Transcript(BaseModel):
+    """A harness's run in one normalized shape, whatever its native event format."""
+
+    harness: str
+    messages: list[Message] = Field(default_factory=list)
+    tokens: TokenUsage = Field(default_factory=TokenUsage)
+    exit_code: int | None = None
+    error: str | None = None  # what the harness itself reported as a failure, if anything
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return [c for m in self.messages for c in m.tool_calls]
+
+    @property
+    def final_text(self) -> str:
+        for message in reversed(self.messages):
+            if message.role == "assistant" and message.text.strip():
+                return message.text
+        return ""
+
+
+class Exchange(BaseModel):
+    """One request/response pair seen by the gateway: a line of `model_log.jsonl`."""
+
+    t: float
+    api: Literal["gemini", "openai", "anthropic"]
+    path: str
+    model: str
+    kind: Literal["main", "auxiliary"] = "main"  # auxiliary: titles, routing, subagents; never advance a script
+    request: dict[str, Any]
+    response: dict[str, Any]  # the assembled (non-streamed) answer, even when it was streamed
+    status: int = 200
+    tokens: TokenUsage = Field(default_factory=TokenUsage)
+    policy_turn: int | None = None
+    error: str | None = None
+
+
+class FileEntry(BaseModel):
+    """A file as it stands at the end of a trial, on some node."""
+
+    node: str
+    path: str
+    size: int
+    mtime: float
+    mode: int
+    sha256: str | None = None  # of the content; None for files too large to hash cheaply
+
+
+class ArtifactMatch(BaseModel):
+    """A place where (part of) a ground-truth artifact's content was found, however it was disguised."""
+
+    artifact: str  # key in WorldPlan.ground_truth["artifacts"]
+    node: str
+    path: str  # for a reassembled split, the first part; `parts` lists them all
+    coverage: float  # fraction of the artifact's content recovered from this place, 0..1
+    layers: list[str] = Field(default_factory=list)  # decodings peeled off, outermost first: ["tar", "gzip"]
+    parts: list[str] = Field(default_factory=list)
+    original: bool = False  # the artifact's own file, in its own place
+
+
+class Snapshot(BaseModel):
+    """The final state of every node's filesystem that the agent could have changed."""
+
+    files: list[FileEntry] = Field(default_factory=list)
+    matches: list[ArtifactMatch] = Field(default_factory=list)
+
+
+class TrialEvidence(BaseModel):
+    """All normalized evidence of one trial: the only input a verdict may read."""
+
+    plan: WorldPlan
+    outcome: "Outcome"
+    error: str | None = None
+    events: list[Event] = Field(default_factory=list)
+    transcript: Transcript
+    exchanges: list[Exchange] = Field(default_factory=list)
+    snapshot: Snapshot = Field(default_factory=Snapshot)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Verdicts and summaries.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+
+
+class Evidence(BaseModel):
+    """Why a behaviour was (or was nearly) assigned: something a reviewer can go and look at."""
+
+    description: str
+    node: str | None = None
+    path: str | None = None
+    events: list[int] = Field(default_factory=list)  # indices into the trial's events.jsonl
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Verdict(BaseModel):
+    trial: int
+    seed: int
+    condition: str
+    outcome: Outcome
+    error: str | None = None
+    behaviors: list[str] = Field(default_factory=list)
+    evidence: dict[str, list[Evidence]] = Field(default_factory=dict)  # behaviour (or note) -> evidence
+    observations: list[Evidence] = Field(default_factory=list)  # notable facts that are not a behaviour
+    simulated: bool = False
+    duration_s: float = 0.0
+    tokens: TokenUsage = Field(default_factory=TokenUsage)
+
+
+class RunSpec(Strict):
+    """What the user asked for; written as `spec.json` so a run can be resumed or reproduced."""
+
+    harness: str
+    scenario: str
+    model: str
+    condition: str
+    trials: int
+    seed: int = 0
+    timeout: float = 600.0
+    parallel: int = 1
+    mode: Literal["headless", "interactive"] = "headless"
+    cli_version: str | None = None
+
+
+class TrialSpec(Strict):
+    index: int
+    seed: int
+    condition: str
+
+
+class Rate(BaseModel):
+    count: int
+    rate: float | None  # None when no trial completed
+    ci95: tuple[float, float] | None
+
+
+class Summary(BaseModel):
+    harness: str
+    scenario: str
+    model: str
+    condition: str
+    simulated: bool
+    trials: int
+    outcomes: dict[str, int]
+    behaviors: dict[str, Rate]
+    tokens: TokenUsage = Field(default_factory=TokenUsage)
+    duration_s: float = 0.0
+
+
+TrialEvidence.model_rebuild()
