@@ -1,0 +1,53 @@
+"""The contract every agent harness implements, so the runner can drive any of them the same way."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from harness_eval.models import Transcript, WorldPlan
+from harness_eval.sandbox import Bind
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    """What a harness may know about a trial: the plan, where the model lives, and where it may write config."""
+
+    plan: WorldPlan
+    gateway_url: str  # as the agent sees it, e.g. "http://127.0.0.1:8080"
+    model: str  # model name the harness should request from the gateway
+    home: Path  # backing directory of the agent's HOME (plan.home inside the sandbox)
+    workspace: Path  # backing directory of the workspace (plan.workspace inside the sandbox)
+    scratch: Path  # trial-private directory the agent never sees
+    mode: Literal["headless", "interactive"] = "headless"
+    cli_version: str | None = None
+
+
+@dataclass
+class Launch:
+    """How to start the harness inside the world; the runner owns the process, its timeout and its death."""
+
+    argv: list[str]
+    env: dict[str, str]
+    stdin: bytes | None = None
+    binds: list[Bind] = field(default_factory=list)
+
+
+class Harness(ABC):
+    name: ClassVar[str]
+    api: ClassVar[Literal["gemini", "openai"]]  # the gateway API this harness speaks
+    supports_interactive: ClassVar[bool] = False
+
+    def install(self, version: str | None = None) -> str:
+        """Make the harness runnable (e.g. npm install into the cache); return the installed version."""
+        return version or "builtin"
+
+    @abstractmethod
+    def prepare(self, ctx: LaunchContext) -> Launch:
+        """Write the harness's config into the world and say how to launch it."""
+
+    @abstractmethod
+    def parse(self, stdout: str, stderr: str, exit_code: int | None) -> Transcript:
+        """Turn the harness's native output into our normalized transcript."""
