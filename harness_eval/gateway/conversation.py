@@ -1,0 +1,103 @@
+"""The API-neutral view of one model request, and of the answer to it.
+
+Both wire formats (Gemini, OpenAI) are parsed into a `Conversation` and answered from a `Reply`, so a policy never
+sees a wire format: the scripted policies now, and an upstream proxy later, implement one method against these.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from harness_eval.models import Message, TokenUsage, ToolCall
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool as the harness declared it on the wire: its name and JSON schema are all we may rely on."""
+
+    name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        properties = self.parameters.get("properties")
+        return properties if isinstance(properties, dict) else {}
+
+    @property
+    def required(self) -> list[str]:
+        required = self.parameters.get("required")
+        return [name for name in required if isinstance(name, str)] if isinstance(required, list) else []
+
+
+@dataclass
+class Conversation:
+    """One request, normalized: the history so far and what the harness offers the model."""
+
+    api: Literal["gemini", "openai"]
+    model: str
+    messages: list[Message]
+    tools: list[ToolSpec]
+    # The JSON schema of a structured answer the harness asked for (Gemini's router / next-speaker checks);
+    # an empty dict when JSON was asked for without a schema, None when free text is expected.
+    response_schema: dict[str, Any] | None = None
+    auxiliary: bool = False
+    workspace: str = "/workspace"  # the agent's working directory: relative paths in a script are under it
+
+    @property
+    def assistant_turns(self) -> int:
+        """How many answers the model has already given, counting a run of assistant messages as one.
+
+        The scripted turn to play is derived from this, so a retried request replays the same turn, and a harness
+        that splits one answer into several messages (text, then calls) does not skip a turn.
+        """
+        turns = 0
+        previous = ""
+        for message in self.messages:
+            if message.role == "assistant" and previous != "assistant":
+                turns += 1
+            previous = message.role
+        return turns
+
+    def tool(self, name: str) -> ToolSpec | None:
+        return next((tool for tool in self.tools if tool.name == name), None)
+
+
+@dataclass
+class Reply:
+    """The next assistant turn, before it is rendered into a wire format."""
+
+    text: str = ""
+    calls: list[ToolCall] = field(default_factory=list)
+    model_version: str = ""
+    turn: int | None = None  # the scripted turn that produced it; None for auxiliary answers
+    error: str | None = None  # something the session should record although an answer still goes out
+
+
+def estimate_tokens(value: Any) -> int:
+    """A rough token count (4 characters a token): scripted policies have no tokenizer, but harnesses and reports
+    expect non-zero usage, and the order of magnitude is what matters for them."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return (len(text) + 3) // 4
+
+
+def reply_usage(request: dict[str, Any], reply: Reply) -> TokenUsage:
+    output = estimate_tokens(reply.text) + sum(estimate_tokens([c.name, c.arguments]) for c in reply.calls)
+    return TokenUsage(input=estimate_tokens(request), output=output)
+
+
+def text_pieces(text: str, size: int = 40) -> list[str]:
+    """Cut text into stream-sized pieces at word boundaries, so streamed answers exercise the harness's
+    reassembly the way a real model's token stream does."""
+    pieces: list[str] = []
+    current = ""
+    for token in re.findall(r"\S+\s*|\s+", text):
+        if current and len(current) + len(token) > size:
+            pieces.append(current)
+            current = ""
+        current += token
+    if current:
+        pieces.append(current)
+    return pieces

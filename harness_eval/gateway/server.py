@@ -1,0 +1,279 @@
+"""The model gateway: the only model endpoint a harness can reach, and the record of everything it asked.
+
+One `Gateway` per run owns an asyncio loop on a daemon thread, so trials on any thread can open sessions without
+running a loop themselves. Each trial gets a `Session` served on its own listening socket, which the world usually
+creates inside the agent's network namespace: the agent reaches `http://127.0.0.1:PORT` and nothing else, and the
+session knows which trial every request belongs to without trusting anything the harness sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import IO, Any, Literal, TypeVar
+
+from aiohttp import web
+from multidict import CIMultiDictProxy
+from pydantic import ValidationError
+
+from harness_eval.gateway import gemini, openai
+from harness_eval.gateway.conversation import Conversation, estimate_tokens, reply_usage
+from harness_eval.gateway.policy import Policy
+from harness_eval.gateway.wire import Rendering, RequestError, WireApi
+from harness_eval.models import Exchange, TokenUsage
+
+T = TypeVar("T")
+
+# Requests grow with every tool result the harness replays; a long episode must not hit aiohttp's 1 MB default.
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+# A harness killed mid-request must not hold up a trial's teardown for aiohttp's default minute.
+SHUTDOWN_SECONDS = 2.0
+
+
+class Gateway:
+    """Serves every session of a run from one event loop on a daemon thread."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._sessions: list[Session] = []
+
+    def __enter__(self) -> Gateway:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=loop.run_forever, name="gateway", daemon=True)
+        self._loop = loop
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is None or self._loop is None:
+            return
+        for session in list(self._sessions):
+            session.close()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+        self._thread = self._loop = None
+
+    def open_session(
+        self, policy: Policy, log_path: Path, *, sock: socket.socket | None = None, workspace: str = "/workspace"
+    ) -> Session:
+        """Serve `policy` on `sock` (a bound, listening TCP socket, possibly from another network namespace), or
+        on a fresh 127.0.0.1 port, appending every exchange to `log_path`."""
+        if sock is None:
+            sock = socket.create_server(("127.0.0.1", 0))
+        session = Session(self, policy, log_path, sock, workspace)
+        self.run(session.serve())
+        self._sessions.append(session)
+        return session
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the gateway's loop and wait for it, from any other thread."""
+        if self._loop is None:
+            coroutine.close()
+            raise RuntimeError("the gateway is not started")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def forget(self, session: Session) -> None:
+        if session in self._sessions:
+            self._sessions.remove(session)
+
+
+class Session:
+    """One trial's model endpoint, its policy, and its log."""
+
+    def __init__(self, gateway: Gateway, policy: Policy, log_path: Path, sock: socket.socket, workspace: str):
+        self.policy = policy
+        self.log_path = log_path
+        self.workspace = workspace
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self.exchanges: list[Exchange] = []
+        self.errors: list[str] = []  # requests it could not serve, and script turns it could not play
+        self.model_versions: list[str] = []  # what it answered as, in order of first use
+        self._gateway = gateway
+        self._sock = sock
+        self._runner: web.AppRunner | None = None
+        self._log: IO[str] | None = None
+        self._main_session_id: str | None = None  # OpenCode's x-session-id of the main agent, once seen
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @property
+    def simulated(self) -> bool:
+        return self.policy.simulated
+
+    async def serve(self) -> None:
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app.router.add_post("/v1beta/models/{target:[^/]+}", self._gemini)
+        app.router.add_post("/v1/chat/completions", self._openai)
+        app.router.add_get("/v1/models", self._models)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("a", encoding="utf-8")
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._sock).start()
+
+    def close(self) -> None:
+        """Stop serving and flush the log; harmless to call twice."""
+        if self._runner is not None:
+            self._gateway.run(self._runner.cleanup())
+            self._runner = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self._gateway.forget(self)
+
+    # -----------------------------------------------------------------------------------------------------------
+
+    async def _gemini(self, request: web.Request) -> web.StreamResponse:
+        model, _, method = request.match_info["target"].rpartition(":")
+        if method == "countTokens":
+            body = await self._body(request, gemini.API, model)
+            if isinstance(body, web.Response):
+                return body
+            answer = gemini.count_tokens(body)
+            self._record(
+                gemini.API,
+                request,
+                model,
+                body,
+                answer,
+                tokens=TokenUsage(input=answer["totalTokens"]),
+                kind="auxiliary",
+            )
+            return web.json_response(answer)
+        if method not in ("generateContent", "streamGenerateContent"):
+            return self._refuse(gemini.API, request, model, {}, 404, f"unsupported method {method!r}")
+        return await self._exchange(request, gemini.API, model, stream=method == "streamGenerateContent")
+
+    async def _openai(self, request: web.Request) -> web.StreamResponse:
+        return await self._exchange(request, openai.API, None, stream=None)
+
+    async def _models(self, _: web.Request) -> web.Response:
+        return web.json_response(openai.models([self.policy.name]))
+
+    async def _body(self, request: web.Request, api: WireApi, model: str) -> dict[str, Any] | web.Response:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return self._refuse(api, request, model, {}, 400, "the request body is not JSON")
+        if not isinstance(body, dict):
+            return self._refuse(api, request, model, {}, 400, "the request body must be a JSON object")
+        return body
+
+    async def _exchange(
+        self, request: web.Request, api: WireApi, model: str | None, *, stream: bool | None
+    ) -> web.StreamResponse:
+        """Parse, classify, ask the policy, answer (streamed or whole), record: the same for every wire format.
+
+        `model` and `stream` come from the URL for Gemini; None means the body says (OpenAI)."""
+        body = await self._body(request, api, model or "")
+        if isinstance(body, web.Response):
+            return body
+        model = model if model is not None else str(body.get("model", ""))
+        stream = stream if stream is not None else bool(body.get("stream"))
+        try:
+            conversation = api.parse(body, model)
+        except (RequestError, ValidationError) as problem:
+            return self._refuse(api, request, model, body, 400, str(problem))
+        conversation.workspace = self.workspace
+        conversation.auxiliary = self._auxiliary(conversation, request.headers)
+        try:
+            reply = await self.policy.respond(conversation)
+        except Exception as problem:  # a policy bug must still reach the log and the harness as an error
+            return self._refuse(api, request, model, body, 500, f"policy {self.policy.name} failed: {problem!r}")
+        rendering = Rendering(reply, conversation, body, reply_usage(body, reply), f"resp-{len(self.exchanges)}")
+        answer = api.body(rendering)
+        if reply.error:
+            self.errors.append(reply.error)
+        if reply.model_version and reply.model_version not in self.model_versions:
+            self.model_versions.append(reply.model_version)
+        self._record(
+            api,
+            request,
+            model,
+            body,
+            answer,
+            tokens=rendering.usage,
+            kind="auxiliary" if conversation.auxiliary else "main",
+            turn=reply.turn,
+            error=reply.error,
+        )
+        if not stream:
+            return web.json_response(answer)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        for frame in api.frames(rendering):
+            await response.write(frame)
+        await response.write_eof()
+        return response
+
+    def _auxiliary(self, conversation: Conversation, headers: CIMultiDictProxy[str]) -> bool:
+        """Side requests never advance the script: tool-less ones (titles, summaries), structured-answer checks,
+        and subagents, which OpenCode runs under another x-session-id than the main agent's first request."""
+        if not conversation.tools or conversation.response_schema is not None:
+            return True
+        session_id = headers.get("x-session-id")
+        if session_id is None:
+            return False
+        if self._main_session_id is None:
+            self._main_session_id = session_id
+        return session_id != self._main_session_id
+
+    def _refuse(
+        self, api: WireApi, request: web.Request, model: str, body: dict[str, Any], status: int, message: str
+    ) -> web.Response:
+        self.errors.append(f"{request.method} {request.path}: {message}")
+        answer = api.error(status, message)
+        tokens = TokenUsage(input=estimate_tokens(body))
+        self._record(api, request, model, body, answer, tokens=tokens, kind="main", status=status, error=message)
+        return web.json_response(answer, status=status)
+
+    def _record(
+        self,
+        api: WireApi,
+        request: web.Request,
+        model: str,
+        body: dict[str, Any],
+        answer: dict[str, Any],
+        *,
+        tokens: TokenUsage,
+        kind: Literal["main", "auxiliary"],
+        turn: int | None = None,
+        status: int = 200,
+        error: str | None = None,
+    ) -> None:
+        exchange = Exchange(
+            t=time.time(),
+            api=api.name,
+            path=request.path_qs,
+            model=model,
+            kind=kind,
+            request=body,
+            response=answer,
+            status=status,
+            tokens=tokens,
+            policy_turn=turn,
+            error=error,
+        )
+        self.exchanges.append(exchange)
+        if self._log is not None:
+            self._log.write(exchange.model_dump_json() + "\n")
+            self._log.flush()

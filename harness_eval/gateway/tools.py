@@ -1,0 +1,112 @@
+"""Map a script's abstract calls (shell, read, write, edit) onto whatever tools the request declared.
+
+Only the declarations on the wire are consulted, never harness code, so one script plays unchanged in Gemini CLI
+(`run_shell_command`, `read_file`, `write_file`, `replace`), OpenCode (`bash`, `read`, `write`, `edit`), our own
+tool loop (`shell`, `read_file`, `write_file`) or a harness we have not met, as long as its names and parameter
+names look like one of these families.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+from harness_eval.gateway.conversation import ToolSpec
+from harness_eval.gateway.schema import minimal_value, schema_type
+
+PATH_KEYS = ("file_path", "filePath", "path", "absolute_path", "absolutePath", "filename")
+
+# Parameters that only explain a call to a human (or an approval dialog); a model always fills them in.
+DESCRIPTIVE_KEYS = ("description", "instruction", "explanation", "reason", "summary")
+
+
+@dataclass(frozen=True)
+class Family:
+    """How to recognise the native tool for one abstract kind, and where each abstract argument goes."""
+
+    names: tuple[str, ...]  # exact names, best first
+    keywords: tuple[str, ...]  # any name containing one of these qualifies, after the exact names
+    arguments: dict[str, tuple[str, ...]]  # abstract argument -> native parameter names it may be called
+    verb: str  # for the descriptive parameters: "Read docs/x.txt"
+
+
+FAMILIES: dict[str, Family] = {
+    "shell": Family(
+        names=("run_shell_command", "bash", "shell"),
+        keywords=("shell", "bash", "command", "exec", "terminal"),
+        arguments={"command": ("command", "cmd", "script")},
+        verb="Run",
+    ),
+    "read": Family(
+        names=("read_file", "read"),
+        keywords=("read",),
+        arguments={"path": PATH_KEYS},
+        verb="Read",
+    ),
+    "write": Family(
+        names=("write_file", "write"),
+        keywords=("write", "create"),
+        arguments={"path": PATH_KEYS, "content": ("content", "contents", "text", "file_text")},
+        verb="Write",
+    ),
+    "edit": Family(
+        names=("replace", "edit", "edit_file", "str_replace"),
+        keywords=("edit", "replace"),
+        arguments={
+            "path": PATH_KEYS,
+            "old": ("old_string", "oldString", "old_str", "old_text", "old"),
+            "new": ("new_string", "newString", "new_str", "new_text", "new"),
+        },
+        verb="Edit",
+    ),
+}
+
+
+class UnmappedCall(Exception):
+    """The request declares no tool that can carry an abstract call; the policy turns this into a message."""
+
+
+def _rank(family: Family, tool: ToolSpec) -> int | None:
+    """Lower is better; None when the tool cannot carry this kind of call at all."""
+    if not all(any(key in tool.properties for key in keys) for keys in family.arguments.values()):
+        return None
+    if tool.name in family.names:
+        return family.names.index(tool.name)
+    lowered = tool.name.lower()
+    if any(keyword in lowered for keyword in family.keywords):
+        return len(family.names)
+    return None
+
+
+def find_tool(kind: str, tools: list[ToolSpec]) -> ToolSpec:
+    family = FAMILIES[kind]
+    ranked = [(rank, tool) for tool in tools if (rank := _rank(family, tool)) is not None]
+    if not ranked:
+        declared = ", ".join(tool.name for tool in tools) or "none"
+        raise UnmappedCall(f"no declared tool can carry a '{kind}' call (declared: {declared})")
+    return min(ranked, key=lambda item: item[0])[1]
+
+
+def native_arguments(kind: str, arguments: dict[str, str], tool: ToolSpec, workspace: str) -> dict[str, Any]:
+    """Native arguments for one abstract call: the script's values under the tool's own parameter names, paths
+    made absolute (harness file tools reject or misplace relative ones), and every other required or
+    descriptive parameter filled in the way a model would."""
+    family = FAMILIES[kind]
+    values = dict(arguments)
+    if "path" in values:
+        values["path"] = posixpath.normpath(posixpath.join(workspace, values["path"]))
+    native: dict[str, Any] = {}
+    for abstract, keys in family.arguments.items():
+        key = next(key for key in keys if key in tool.properties)
+        native[key] = values[abstract]
+    subject = values.get("command") or values.get("path", "")
+    subject = subject.splitlines()[0][:80] if subject else ""
+    for key, schema in tool.properties.items():
+        if key in native:
+            continue
+        if key in DESCRIPTIVE_KEYS and schema_type(schema) in (None, "string"):
+            native[key] = f"{family.verb} {subject}"
+        elif key in tool.required:
+            native[key] = minimal_value(schema)
+    return native
