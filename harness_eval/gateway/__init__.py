@@ -1,7 +1,7 @@
 """The model gateway: every model request of a trial is answered and recorded here (see server.py)."""
 
 from harness_eval.gateway.conversation import Conversation, Reply, ToolSpec
-from harness_eval.gateway.policy import Policy, ScriptedPolicy, builtin_names, load_policy, parse_script
+from harness_eval.gateway.policy import Policy, ScriptedPolicy, builtin_names, load_policy
 from harness_eval.gateway.server import Gateway, Session
 
 __all__ = [
@@ -14,5 +14,4 @@ __all__ = [
     "ToolSpec",
     "builtin_names",
     "load_policy",
-    "parse_script",
 ]
