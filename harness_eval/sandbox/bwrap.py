@@ -1,0 +1,108 @@
+"""What every node's bubblewrap sandbox is made of: the machine's programs, a curated /etc, the node's files.
+
+/etc is an allow-list rather than the machine's whole directory: the machine's /etc holds its SSH host keys, shadow
+passwords and package-manager settings, none of which a node of the world should see.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness_eval.models import NodePlan
+from harness_eval.sandbox.tree import NodeTree
+
+_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_ETC_SHARED = tuple(
+    "/etc/" + name
+    for name in (
+        "alternatives",
+        "bash.bashrc",
+        "ca-certificates.conf",
+        "debian_version",
+        "gai.conf",
+        "group",
+        "host.conf",
+        "inputrc",
+        "issue",
+        "ld.so.cache",
+        "ld.so.conf",
+        "ld.so.conf.d",
+        "localtime",
+        "login.defs",
+        "magic",
+        "mime.types",
+        "mtab",
+        "networks",
+        "nsswitch.conf",
+        "os-release",
+        "profile",
+        "protocols",
+        "services",
+        "shells",
+        "ssl/certs",
+        "terminfo",
+        "timezone",
+    )
+)
+# Written per node by `write_etc`, bound over the machine's.
+_ETC_OWN = ("hostname", "hosts", "resolv.conf", "passwd", "shadow", "ssh")
+
+
+@functools.cache
+def _system_args() -> tuple[str, ...]:
+    """Read-only binds of the machine's programs and shared /etc; symlinks (merged /usr) stay symlinks."""
+    args: list[str] = []
+    for path in _SYSTEM + _ETC_SHARED:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    return tuple(args)
+
+
+def hosts_file(nodes: Sequence[NodePlan]) -> str:
+    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+    lines += [f"{n.address}\t{' '.join(dict.fromkeys([n.hostname, *n.aliases]))}" for n in nodes]
+    return "\n".join(lines) + "\n"
+
+
+def _accounts(home: str) -> tuple[str, str]:
+    """/etc/passwd and /etc/shadow for a node: the machine's accounts, with root's home moved to `home`.
+
+    OpenSSH finds ~/.ssh through the passwd entry, not $HOME. The shadow file marks every account "no password"
+    (`*`) rather than locked: without one, glibc's systemd module invents a locked root and sshd refuses it.
+    """
+    passwd, shadow = [], []
+    for line in Path("/etc/passwd").read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == "root" and len(fields) == 7:
+            fields[5] = home
+        passwd.append(":".join(fields))
+        shadow.append(f"{fields[0]}:*:19000:0:99999:7:::")
+    return "\n".join(passwd) + "\n", "\n".join(shadow) + "\n"
+
+
+def write_etc(etc: Path, node: NodePlan, hosts: str, home: str) -> None:
+    """The node's own /etc files; `ssh/` is created here and filled by the caller."""
+    (etc / "ssh").mkdir(parents=True)
+    (etc / "hostname").write_text(node.hostname + "\n")
+    (etc / "hosts").write_text(hosts)
+    (etc / "resolv.conf").write_text("")  # no DNS on the LAN: names come from /etc/hosts only
+    passwd, shadow = _accounts(home)
+    (etc / "passwd").write_text(passwd)
+    (etc / "shadow").write_text(shadow)
+    (etc / "shadow").chmod(0o640)
+
+
+def sandbox_args(node: NodePlan, tree: NodeTree, etc: Path) -> list[str]:
+    """bwrap options shared by hosts and the agent; each adds its capabilities, environment and command."""
+    args = ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-uts", "--unshare-ipc"]
+    args += ["--unshare-cgroup", "--hostname", node.hostname, *_system_args(), "--proc", "/proc", "--dev", "/dev"]
+    for name in _ETC_OWN:
+        args += ["--ro-bind", str(etc / name), f"/etc/{name}"]
+    for mount in tree.mounts:
+        args += ["--bind", str(tree.backing_of(mount)), mount]
+    return args

@@ -1,0 +1,104 @@
+"""A world's private LAN: a network namespace per node, each linked by a veth pair to one bridge.
+
+Namespaces are pinned to files in the world directory rather than named under /run/netns, so worlds with identical
+addresses and interface names coexist, and nothing global needs a unique name. No node has a default route: any
+address outside the LAN fails at once instead of timing out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness_eval.errors import HarnessEvalError
+from harness_eval.models import NodePlan
+from harness_eval.sandbox import _linux
+from harness_eval.sandbox.tools import program, run
+
+_PREFIX = 24
+_SWITCH = ".switch"  # not a valid node name, so it cannot clash with one
+
+
+def lan_prefix(nodes: Sequence[NodePlan]) -> int:
+    """The prefix length of the world's LAN; every node must be on it and no two may share an address."""
+    try:
+        addresses = [ipaddress.IPv4Address(node.address) for node in nodes]
+    except ipaddress.AddressValueError as exc:
+        raise HarnessEvalError(f"world plan has a bad node address: {exc}") from exc
+    if len(set(addresses)) != len(addresses):
+        raise HarnessEvalError(f"world plan gives two nodes the same address: {[n.address for n in nodes]}")
+    lan = ipaddress.IPv4Network(f"{addresses[0]}/{_PREFIX}", strict=False)
+    outside = [str(a) for a in addresses if a not in lan]
+    if outside:
+        raise HarnessEvalError(f"world plan addresses {outside} are not on the LAN {lan} of {addresses[0]}")
+    return _PREFIX
+
+
+class Network:
+    """The namespaces and links of one world; `destroy` only unpins them, the kernel then frees everything."""
+
+    def __init__(self, directory: Path, nodes: Sequence[NodePlan]) -> None:
+        self.directory = directory
+        self.nodes = list(nodes)
+        self.prefix = lan_prefix(self.nodes)
+
+    def pin(self, node: str) -> Path:
+        """The file the node's network namespace is bind-mounted on (give it to nsenter --net= or setns)."""
+        return self.directory / node
+
+    def create(self) -> None:
+        self.directory.mkdir(parents=True)
+        pins = [self.pin(_SWITCH)] + [self.pin(n.name) for n in self.nodes]
+        for pin in pins:
+            pin.touch()
+        unshare = program("unshare")
+        creators = [
+            subprocess.Popen([unshare, f"--net={pin}", "true"], stderr=subprocess.PIPE, text=True) for pin in pins
+        ]
+        failures = [p.communicate()[1].strip() for p in creators if p.wait() != 0]
+        if failures:
+            raise HarnessEvalError(f"cannot create a network namespace: {failures[0]}")
+        self._wire_switch()
+        for node in self.nodes:
+            self._ip(
+                node.name,
+                ["link set lo up", f"addr add {node.address}/{self.prefix} dev eth0", "link set eth0 up"],
+            )
+
+    def _wire_switch(self) -> None:
+        """Create each node's veth pair from the switch side, pushing the eth0 end straight into the node.
+
+        The node namespaces reach `ip` as inherited file descriptors, so no namespace ever needs a global name and
+        the link names never appear in the machine's own namespace.
+        """
+        fds = [os.open(self.pin(n.name), os.O_RDONLY) for n in self.nodes]
+        try:
+            commands = ["link set lo up", "link add br0 type bridge", "link set br0 up"]
+            for index, fd in enumerate(fds):
+                commands.append(f"link add p{index} type veth peer name eth0 netns /proc/self/fd/{fd}")
+                commands.append(f"link set p{index} master br0 up")
+            self._ip(_SWITCH, commands, pass_fds=fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _ip(self, node: str, commands: list[str], pass_fds: Sequence[int] = ()) -> None:
+        argv = [program("nsenter"), f"--net={self.pin(node)}", "--", program("ip"), "-batch", "-"]
+        run(argv, f"network setup of {node!r}", stdin="\n".join(commands) + "\n", pass_fds=pass_fds)
+
+    def inodes(self) -> dict[int, str]:
+        """Namespace inode -> node name: the same number /proc/PID/ns/net shows for a process inside it."""
+        return {self.pin(n.name).stat().st_ino: n.name for n in self.nodes}
+
+    def destroy(self) -> None:
+        """Unpin every namespace that was pinned; links and bridge vanish with the last reference to them."""
+        if not self.directory.exists():
+            return
+        for pin in self.directory.iterdir():
+            if os.path.ismount(pin):
+                _linux.detach_mount(pin)
+            pin.unlink()
+        self.directory.rmdir()

@@ -1,0 +1,336 @@
+"""A trial's world, live: network namespaces, one real OpenSSH server per host, and the agent's bubblewrap view.
+
+Lifecycle: `World(plan, root)` only validates; `start()` builds everything under `root`; `close()` kills every
+process in the world's namespaces and unpins them, but keeps the node trees, which are the evidence; `purge()`
+deletes them too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from harness_eval.errors import HarnessEvalError
+from harness_eval.models import Event, NodePlan, WorldPlan
+from harness_eval.sandbox import _linux, ssh
+from harness_eval.sandbox.bwrap import hosts_file, sandbox_args, write_etc
+from harness_eval.sandbox.hostlog import HostLogs
+from harness_eval.sandbox.network import Network
+from harness_eval.sandbox.tools import program, require_isolation
+from harness_eval.sandbox.tree import NodeTree, Root
+
+# A host's own disk: every top-level directory a server keeps state in (seeds may add more).
+_HOST_MOUNTS = ("/data", "/tmp", "/var", "/home", "/root", "/opt", "/srv", "/mnt", "/run")
+# /run/sshd is OpenSSH's privilege-separation chroot; it refuses to start without it.
+_HOST_SKELETON = ("/run/sshd", "/var/tmp", "/var/log")
+# What sshd needs to log users in and run their sessions; everything else is dropped even though it runs as root.
+_SSHD_CAPS = (
+    "CAP_SETUID",
+    "CAP_SETGID",
+    "CAP_SYS_CHROOT",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_CHOWN",
+    "CAP_FOWNER",
+    "CAP_DAC_OVERRIDE",
+    "CAP_KILL",
+    "CAP_FSETID",
+    "CAP_AUDIT_WRITE",
+)
+_NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+_READY_TIMEOUT = 10.0
+_KILL_TIMEOUT = 5.0
+# A client identification line, so that sshd logs the readiness probe as a plain disconnect, not as an attack.
+_PROBE = b"SSH-2.0-harness_readiness_probe\r\n"
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A machine path added to the agent's view (e.g. the agent CLI itself), read-only unless `writable`."""
+
+    source: Path
+    target: str
+    writable: bool = False
+
+
+class World:
+    """One trial's isolated machines. Start it on a thread that outlives it: sandboxes die with that thread.
+
+    `on_event` receives the hosts' log lines from a reader thread, so it must be thread-safe (list.append is).
+    """
+
+    def __init__(self, plan: WorldPlan, root: Path, on_event: Callable[[Event], None] | None = None) -> None:
+        self.plan = plan
+        self.root = root.resolve()
+        self.timings: dict[str, float] = {}  # seconds taken by start and close, for run metadata and benches
+        nodes = [plan.agent, *plan.hosts]
+        names = [n.name for n in nodes]
+        bad = [n for n in names if not _NODE_NAME.match(n)]
+        if bad or len(set(names)) != len(names):
+            raise HarnessEvalError(f"world plan node names must be unique words (letters, digits, _ -): {names}")
+        self._nodes = nodes
+        self._net = Network(self.root / "netns", nodes)
+        self._trees = {plan.agent.name: NodeTree(plan.agent, self._backing(plan.agent), self._agent_mounts())}
+        self._trees.update({h.name: NodeTree(h, self._backing(h), _HOST_MOUNTS) for h in plan.hosts})
+        self._logs = HostLogs(on_event)
+        self._sshds: list[subprocess.Popen[bytes]] = []
+        self._inodes: dict[int, str] = {}
+        self._started = False
+        self._closed = False
+
+    def _agent_mounts(self) -> list[str]:
+        return [self.plan.workspace, self.plan.home, "/tmp", "/var/tmp"]
+
+    def _backing(self, node: NodePlan) -> Path:
+        return self.root / "nodes" / node.name
+
+    def _config(self, node: str) -> Path:
+        """Harness-side files of a node that the node sees read-only or not at all (its /etc, its log socket)."""
+        return self.root / "config" / node
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Lifecycle
+    # ----------------------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> World:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self._started:
+            raise HarnessEvalError(f"world {self.root} was already started")
+        require_isolation()
+        if self.root.exists() and any(self.root.iterdir()):
+            raise HarnessEvalError(f"world directory {self.root} is not empty: use a fresh one per trial")
+        self._started = True
+        began = time.perf_counter()
+        try:
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+        self.timings["start"] = time.perf_counter() - began
+
+    def _build(self) -> None:
+        hosts_text = hosts_file(self._nodes)
+        for node in self._nodes:
+            home = self.plan.home if node is self.plan.agent else "/root"
+            write_etc(self._config(node.name) / "etc", node, hosts_text, home)
+            self._trees[node.name].create_mounts()
+        keys = ssh.KeyGen()  # runs while the network is being wired
+        keys.start(self._ssh_dir(self.plan.agent.name) / "id_ed25519", f"root@{self.plan.agent.hostname}")
+        for host in self.plan.hosts:
+            keys.start(self._host_key(host.name), f"root@{host.hostname}")
+            keys.start(self._ssh_dir(host.name) / "id_ed25519", f"root@{host.hostname}")
+        self._net.create()
+        self._inodes = self._net.inodes()
+        keys.wait()
+        self._write_ssh()
+        for tree in self._trees.values():
+            tree.seed()
+        for host in self.plan.hosts:
+            self._logs.add(host.name, self._log_socket(host.name))
+        self._logs.start()
+        self._sshds = [self._start_sshd(host) for host in self.plan.hosts]
+        deadline = time.monotonic() + _READY_TIMEOUT
+        for host, sshd in zip(self.plan.hosts, self._sshds, strict=True):
+            _linux.in_netns(self._net.pin(host.name), lambda h=host, p=sshd: self._wait_ready(h, p, deadline))
+
+    def close(self) -> None:
+        """Kill everything running in the world and take the network down; node trees stay for the evidence."""
+        if self._closed or not self._started:
+            self._closed = True
+            return
+        self._closed = True
+        began = time.perf_counter()
+        self._kill_all()
+        self._logs.close()
+        self._net.destroy()
+        for host in self.plan.hosts:
+            self._log_socket(host.name).unlink(missing_ok=True)
+        self.timings["close"] = time.perf_counter() - began
+
+    def purge(self) -> None:
+        """Close, then delete the whole world directory, evidence included (once verdicts no longer need it)."""
+        self.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _kill_all(self) -> None:
+        """SIGKILL every process whose network namespace is one of the world's, until none is left.
+
+        Matching by namespace rather than by process tree also catches what the agent left running in the
+        background and whatever a host's shell detached.
+        """
+        deadline = time.monotonic() + _KILL_TIMEOUT
+        while True:
+            for sshd in self._sshds:
+                sshd.poll()  # reap, so our own dead children do not linger as zombies
+            alive = [pid for pid in _pids() if _netns_inode(pid) in self._inodes]
+            if not alive or time.monotonic() > deadline:
+                break
+            for pid in alive:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    continue
+            time.sleep(0.002)
+        for sshd in self._sshds:
+            if sshd.poll() is None:
+                sshd.kill()
+            sshd.wait()
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Hosts
+    # ----------------------------------------------------------------------------------------------------------
+
+    def _ssh_dir(self, node: str) -> Path:
+        home = self.plan.home if node == self.plan.agent.name else "/root"
+        return self._trees[node].make(f"{home}/.ssh", 0o700)
+
+    def _host_key(self, host: str) -> Path:
+        return self._config(host) / "etc" / "ssh" / "ssh_host_ed25519_key"
+
+    def _log_socket(self, host: str) -> Path:
+        return self._config(host) / "log.sock"
+
+    def _write_ssh(self) -> None:
+        """Client files for every node, so the agent and each host can reach every host by any of its names."""
+        hosts = self.plan.hosts
+        host_keys = {h.name: ssh.public_key(self._host_key(h.name)) for h in hosts}
+        clients = [self.plan.agent.name] + [h.name for h in hosts]
+        authorized = "".join(ssh.public_key(self._ssh_dir(n) / "id_ed25519") + "\n" for n in clients)
+        for name in clients:
+            directory = self._ssh_dir(name)
+            (directory / "config").write_text(ssh.client_config(hosts))
+            (directory / "known_hosts").write_text(ssh.known_hosts(host_keys, hosts))
+            (self._config(name) / "etc" / "ssh" / "ssh_config").write_text(ssh.SSH_CONFIG)
+        for host in hosts:
+            (self._ssh_dir(host.name) / "authorized_keys").write_text(authorized)
+            (self._config(host.name) / "etc" / "ssh" / "sshd_config").write_text(ssh.SSHD_CONFIG)
+            for path in _HOST_SKELETON:
+                self._trees[host.name].make(path)
+
+    def _start_sshd(self, host: NodePlan) -> subprocess.Popen[bytes]:
+        argv = [program("nsenter"), f"--net={self._net.pin(host.name)}", "--", program("bwrap")]
+        argv += sandbox_args(host, self._trees[host.name], self._config(host.name) / "etc")
+        argv += ["--cap-drop", "ALL"]
+        for cap in _SSHD_CAPS:
+            argv += ["--cap-add", cap]
+        argv += ["--clearenv", "--bind", str(self._log_socket(host.name)), "/dev/log", "--chdir", "/"]
+        argv += ["--", program("sshd"), "-D", "-f", "/etc/ssh/sshd_config"]
+        with open(self._config(host.name) / "sshd.stderr", "wb") as stderr:
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+
+    def _wait_ready(self, host: NodePlan, sshd: subprocess.Popen[bytes], deadline: float) -> None:
+        """Inside the host's namespace: wait until its sshd answers with a banner on the loopback address.
+
+        The loopback address keeps the probe out of the agent's way: nothing else in the world comes from there.
+        """
+        while True:
+            if sshd.poll() is not None:
+                complaint = (self._config(host.name) / "sshd.stderr").read_text(errors="replace").strip()
+                raise HarnessEvalError(f"sshd on host {host.name!r} exited with {sshd.returncode}: {complaint}")
+            try:
+                with socket.create_connection(("127.0.0.1", 22), timeout=_READY_TIMEOUT) as probe:
+                    probe.sendall(_PROBE)
+                    answer = probe.recv(4)
+                    probe.shutdown(socket.SHUT_WR)  # then read to the end: closing on unread data resets
+                    while probe.recv(4096):
+                        pass
+                    if answer.startswith(b"SSH-"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise HarnessEvalError(f"sshd on host {host.name!r} was not ready within {_READY_TIMEOUT} s")
+            time.sleep(0.002)
+
+    # ----------------------------------------------------------------------------------------------------------
+    # What the harness uses while the world runs
+    # ----------------------------------------------------------------------------------------------------------
+
+    def _tree(self, node: str) -> NodeTree:
+        try:
+            return self._trees[node]
+        except KeyError:
+            raise ValueError(f"no node {node!r} in this world (nodes: {list(self._trees)})") from None
+
+    def backing(self, node: str, path: str) -> Path:
+        """Where `path`, as `node` sees it, lives on the machine; ValueError if not in the node's own tree."""
+        return self._tree(node).backing_of(path)
+
+    def view(self, backing: Path) -> tuple[str, str] | None:
+        """(node, path as the node sees it) for a machine path inside some node's tree, else None."""
+        for name, tree in self._trees.items():
+            path = tree.view_of(backing)
+            if path is not None:
+                return name, path
+        return None
+
+    def roots(self) -> list[Root]:
+        """The agent's private mounts, and each host's whole tree (a server's disk is all its own)."""
+        roots = self._trees[self.plan.agent.name].roots(whole=False)
+        for host in self.plan.hosts:
+            roots += self._trees[host.name].roots(whole=True)
+        return roots
+
+    def listen(self, port: int = 0) -> socket.socket:
+        """A TCP socket listening on 127.0.0.1:`port` inside the agent's namespace, the agent's only way out.
+
+        The caller serves on it and must close it: an open socket keeps the agent's namespace alive after close().
+        """
+
+        def bind() -> socket.socket:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(("127.0.0.1", port))
+                sock.listen(128)
+            except OSError:
+                sock.close()
+                raise
+            return sock
+
+        return _linux.in_netns(self._net.pin(self.plan.agent.name), bind)
+
+    def command(
+        self, argv: list[str], env: dict[str, str], binds: Sequence[Bind] = (), cwd: str | None = None
+    ) -> list[str]:
+        """The full argv that runs `argv` as the agent: in its namespace, its sandbox, with exactly `env`."""
+        agent = self.plan.agent
+        full = [program("nsenter"), f"--net={self._net.pin(agent.name)}", "--", program("bwrap")]
+        full += sandbox_args(agent, self._trees[agent.name], self._config(agent.name) / "etc")
+        full += ["--cap-drop", "ALL", "--clearenv"]
+        for name, value in env.items():
+            full += ["--setenv", name, value]
+        for bind in binds:
+            full += ["--bind" if bind.writable else "--ro-bind", str(bind.source), bind.target]
+        return [*full, "--chdir", cwd or self.plan.workspace, "--", *argv]
+
+    def netns_inodes(self) -> dict[int, str]:
+        """Network-namespace inode -> node name, to tell which node a process seen from outside belongs to."""
+        return dict(self._inodes)
+
+
+def _pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _netns_inode(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:  # gone, or a zombie that no longer has namespaces
+        return None
