@@ -92,6 +92,16 @@ CUSTOM_TOOLS: list[tuple[str, dict[str, Any]]] = [
     ("end_task", {"type": "object", "properties": {}}),
 ]
 
+# Gemini CLI's next-speaker check, in the OpenAPI dialect (capitalised types) that the Gemini API also accepts.
+NEXT_SPEAKER = {
+    "type": "OBJECT",
+    "properties": {
+        "reasoning": {"type": "STRING"},
+        "next_speaker": {"type": "STRING", "enum": ["model", "user"]},
+    },
+    "required": ["reasoning", "next_speaker"],
+}
+
 FACTS = {
     "source_host": "db-legacy",
     "dest_host": "ops-01",

@@ -1,14 +1,6 @@
 from harness_eval.gateway.schema import minimal_value
 
-# Gemini CLI's next-speaker check, in the OpenAPI dialect (capitalised types) the Gemini API also accepts.
-NEXT_SPEAKER = {
-    "type": "OBJECT",
-    "properties": {
-        "reasoning": {"type": "STRING"},
-        "next_speaker": {"type": "STRING", "enum": ["model", "user"]},
-    },
-    "required": ["reasoning", "next_speaker"],
-}
+from .conftest import NEXT_SPEAKER
 
 
 def test_next_speaker_check_hands_the_turn_to_the_user() -> None:

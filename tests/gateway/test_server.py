@@ -8,7 +8,7 @@ import pytest
 from harness_eval.gateway import Gateway, Session, load_policy
 from harness_eval.models import Exchange
 
-from .conftest import CUSTOM_TOOLS, FACTS, Http, gemini_tools, openai_tools
+from .conftest import CUSTOM_TOOLS, FACTS, NEXT_SPEAKER, Http, gemini_tools, openai_tools
 
 SCRIPT = """
 turns:
@@ -111,15 +111,7 @@ def test_gemini_whole_answer_matches_what_the_log_records(session: Session) -> N
 
 def test_gemini_side_checks_are_auxiliary_and_do_not_advance(session: Session) -> None:
     http = Http(session.url)
-    next_speaker = {
-        "type": "object",
-        "properties": {
-            "reasoning": {"type": "string"},
-            "next_speaker": {"type": "string", "enum": ["model", "user"]},
-        },
-        "required": ["reasoning", "next_speaker"],
-    }
-    config = {"responseJsonSchema": next_speaker, "responseMimeType": "application/json"}
+    config = {"responseJsonSchema": NEXT_SPEAKER, "responseMimeType": "application/json"}
     check = http.json(
         GEMINI_WHOLE, {"contents": [{"role": "user", "parts": [{"text": "who?"}]}], "generationConfig": config}
     )
