@@ -1,0 +1,33 @@
+"""Atomic writes: a run can be killed at any instant, and a half-written verdict must never look like a result."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import BaseModel
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_model(path: Path, model: BaseModel) -> None:
+    write_atomic(path, model.model_dump_json(indent=2) + "\n")
+
+
+def write_jsonl(path: Path, models: Iterable[BaseModel]) -> None:
+    write_atomic(path, "".join(m.model_dump_json() + "\n" for m in models))
