@@ -198,6 +198,9 @@ class ArtifactMatch(BaseModel):
     layers: list[str] = Field(default_factory=list)  # decodings peeled off, outermost first: ["tar", "gzip"]
     parts: list[str] = Field(default_factory=list)
     original: bool = False  # the artifact's own file, in its own place
+    # Indices of the fingerprint samples found here, so that pieces spread over several places add up to the
+    # coverage of their union (a split whose parts went to different directories).
+    samples: list[int] = Field(default_factory=list)
 
 
 class Snapshot(BaseModel):
