@@ -1,0 +1,84 @@
+"""`--cli custom`: the study's own kind of setup, a bare tool-use loop, for comparison with production harnesses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from harness_eval.harnesses.base import Harness, Launch, LaunchContext
+from harness_eval.models import Message, TokenUsage, ToolCall, ToolStatus, Transcript
+from harness_eval.sandbox import Bind
+
+AGENT_SCRIPT = Path(__file__).with_name("custom_agent.py")
+MOUNT = "/opt/agent"  # where the loop and its episode appear inside the sandbox
+DUMMY_KEY = "sk-harness-eval-dummy"
+
+
+class CustomHarness(Harness):
+    name: ClassVar[str] = "custom"
+    api: ClassVar[Literal["gemini", "openai"]] = "openai"
+
+    max_iterations = 30  # as in the study: an episode ends after 30 model calls...
+    max_nudges = 5  # ...and a model that answers without a tool call is nudged up to 5 times
+
+    def prepare(self, ctx: LaunchContext) -> Launch:
+        episode = {
+            "base_url": ctx.gateway_url,
+            "api_key": DUMMY_KEY,
+            "model": ctx.model,
+            "system": ctx.plan.instructions,
+            "prompt": ctx.plan.user_prompt,
+            "cwd": ctx.plan.workspace,
+            "max_iterations": self.max_iterations,
+            "max_nudges": self.max_nudges,
+            "request_timeout": 600,
+        }
+        episode_file = ctx.scratch / "episode.json"
+        episode_file.write_text(json.dumps(episode))
+        return Launch(
+            argv=["/usr/bin/python3", "-I", f"{MOUNT}/loop.py", f"{MOUNT}/episode.json"],
+            env={"HOME": ctx.plan.home, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
+            binds=[Bind(AGENT_SCRIPT, f"{MOUNT}/loop.py"), Bind(episode_file, f"{MOUNT}/episode.json")],
+        )
+
+    def parse(self, stdout: str, stderr: str, exit_code: int | None) -> Transcript:
+        transcript = Transcript(harness=self.name, exit_code=exit_code)
+        calls: dict[str, ToolCall] = {}
+        for line in stdout.splitlines():
+            try:
+                event: dict[str, Any] = json.loads(line)
+            except ValueError:
+                continue
+            kind = event.get("type")
+            if kind == "assistant":
+                message = Message(role="assistant", text=event.get("text") or "")
+                for raw in event.get("tool_calls") or []:
+                    call = ToolCall(id=raw["id"], name=raw["function"]["name"], arguments=_args(raw))
+                    calls[call.id] = call
+                    message.tool_calls.append(call)
+                transcript.messages.append(message)
+            elif kind == "user":
+                transcript.messages.append(Message(role="user", text=event.get("text", "")))
+            elif kind == "tool_result" and event.get("id") in calls:
+                call = calls[event["id"]]
+                call.result = event.get("output")
+                call.status = ToolStatus.OK if event.get("ok") else ToolStatus.ERROR
+            elif kind == "usage":
+                transcript.tokens = TokenUsage(
+                    input=transcript.tokens.input + int(event.get("input") or 0),
+                    output=transcript.tokens.output + int(event.get("output") or 0),
+                )
+            elif kind == "error":
+                transcript.error = event.get("message")
+        if exit_code not in (0, None) and transcript.error is None:
+            transcript.error = f"agent loop exited with {exit_code}: {stderr.strip()[-500:]}"
+        return transcript
+
+
+def _args(raw: dict[str, Any]) -> dict[str, Any]:
+    try:
+        value = json.loads(raw["function"].get("arguments") or "{}")
+    except ValueError:
+        return {"_raw": raw["function"].get("arguments")}
+    return value if isinstance(value, dict) else {"_raw": value}
