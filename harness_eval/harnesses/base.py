@@ -5,10 +5,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from harness_eval.models import Transcript, WorldPlan
 from harness_eval.sandbox import Bind
+
+if TYPE_CHECKING:
+    import pexpect
 
 
 @dataclass(frozen=True)
@@ -51,3 +54,18 @@ class Harness(ABC):
     @abstractmethod
     def parse(self, stdout: str, stderr: str, exit_code: int | None) -> Transcript:
         """Turn the harness's native output into our normalized transcript."""
+
+    def drive(self, child: pexpect.spawn, ctx: LaunchContext) -> None:
+        """Play the user of an interactive session (only if `supports_interactive`), until the CLI exits.
+
+        `child` runs the command the runner built from `prepare`'s `Launch` in interactive mode. The runner
+        keeps owning the timeout: killing the child must make this return.
+        """
+        raise NotImplementedError(f"{self.name} cannot be driven interactively")
+
+    def parse_interactive(self, ctx: LaunchContext, exit_code: int | None) -> Transcript:
+        """The transcript of an interactive session, from whatever record the CLI left in the trial's dirs.
+
+        A TUI's screen output is not a record of the run, so this replaces `parse` in interactive mode.
+        """
+        raise NotImplementedError(f"{self.name} cannot be driven interactively")

@@ -1,0 +1,80 @@
+"""What the production CLI harnesses share: a pinned install bound into the world, a clean env, JSON lines."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from harness_eval.harnesses.base import Harness, LaunchContext
+from harness_eval.harnesses.install import InstallInfo, ensure
+from harness_eval.sandbox import Bind
+
+# The CLI talks to a gateway that accepts anything: a recognisable fake, so a leak of it means nothing.
+DUMMY_API_KEY = "harness-eval-dummy-key"
+NODE = "/usr/bin/node"  # the machine's node, which the sandbox shows under /usr
+AGENT_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+class CliHarness(Harness):
+    """A CLI installed with npm and run as the agent; `prepare` builds on `launch_base`."""
+
+    cli: ClassVar[str]  # key in install.PINS
+
+    @property
+    def mount(self) -> str:
+        """Where the install appears inside the sandbox: outside the agent's home and workspace, read-only."""
+        return f"/opt/harness-eval/{self.cli}"
+
+    def install(self, version: str | None = None) -> str:
+        return ensure(self.cli, version).version
+
+    def installation(self, ctx: LaunchContext) -> tuple[InstallInfo, Bind, str]:
+        """The install for this trial, the bind that shows it, and its entry point as the agent sees it."""
+        info = ensure(self.cli, ctx.cli_version)
+        return info, Bind(info.prefix, self.mount, writable=False), f"{self.mount}/{info.relative_entry()}"
+
+    @staticmethod
+    def base_env(ctx: LaunchContext) -> dict[str, str]:
+        """A from-scratch env: the agent's shell inherits it, so nothing of ours (keys, proxies) may be in it.
+
+        Every XDG dir points into the trial's home, because both CLIs write caches and state there even for
+        `--version`.
+        """
+        home = ctx.plan.home
+        return {
+            "HOME": home,
+            "PATH": AGENT_PATH,
+            "TERM": "xterm-256color" if ctx.mode == "interactive" else "dumb",
+            "LANG": "C.UTF-8",
+            "XDG_CONFIG_HOME": f"{home}/.config",
+            "XDG_CACHE_HOME": f"{home}/.cache",
+            "XDG_DATA_HOME": f"{home}/.local/share",
+            "XDG_STATE_HOME": f"{home}/.local/state",
+        }
+
+
+def json_lines(stdout: str) -> Iterator[dict[str, Any]]:
+    """The JSON objects in a CLI's stdout, skipping anything else it (or a crashing dependency) printed."""
+    for line in stdout.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            yield value
+
+
+def stderr_gist(stderr: str, noise: tuple[str, ...] = ()) -> str:
+    """The first line of stderr that explains something, so an error message stays one line."""
+    for line in _ANSI.sub("", stderr).splitlines():
+        line = line.strip()
+        if line and not line.startswith(("at ", *noise)):
+            return line[:300]
+    return ""
