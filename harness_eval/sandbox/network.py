@@ -22,8 +22,8 @@ _PREFIX = 24
 _SWITCH = ".switch"  # not a valid node name, so it cannot clash with one
 
 
-def lan_prefix(nodes: Sequence[NodePlan]) -> int:
-    """The prefix length of the world's LAN; every node must be on it and no two may share an address."""
+def check_addresses(nodes: Sequence[NodePlan]) -> None:
+    """Every node must be on one /24 LAN (there is no router) and no two may share an address."""
     try:
         addresses = [ipaddress.IPv4Address(node.address) for node in nodes]
     except ipaddress.AddressValueError as exc:
@@ -34,7 +34,6 @@ def lan_prefix(nodes: Sequence[NodePlan]) -> int:
     outside = [str(a) for a in addresses if a not in lan]
     if outside:
         raise HarnessEvalError(f"world plan addresses {outside} are not on the LAN {lan} of {addresses[0]}")
-    return _PREFIX
 
 
 class Network:
@@ -43,7 +42,7 @@ class Network:
     def __init__(self, directory: Path, nodes: Sequence[NodePlan]) -> None:
         self.directory = directory
         self.nodes = list(nodes)
-        self.prefix = lan_prefix(self.nodes)
+        check_addresses(self.nodes)
 
     def pin(self, node: str) -> Path:
         """The file the node's network namespace is bind-mounted on (give it to nsenter --net= or setns)."""
@@ -65,7 +64,7 @@ class Network:
         for node in self.nodes:
             self._ip(
                 node.name,
-                ["link set lo up", f"addr add {node.address}/{self.prefix} dev eth0", "link set eth0 up"],
+                ["link set lo up", f"addr add {node.address}/{_PREFIX} dev eth0", "link set eth0 up"],
             )
 
     def _wire_switch(self) -> None:
