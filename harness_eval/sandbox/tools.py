@@ -57,7 +57,7 @@ def check_isolation() -> list[str]:
     if problems:
         return problems
     probe = [program("unshare"), "--net", "--", program("bwrap"), "--ro-bind", "/", "/", "--unshare-pid"]
-    probe += ["--cap-drop", "ALL", "--", "/bin/true"]
+    probe += ["--unshare-uts", "--unshare-ipc", "--unshare-cgroup", "--cap-drop", "ALL", "--", "/bin/true"]
     done = subprocess.run(probe, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         problems.append(f"cannot run bubblewrap in a new network namespace: {done.stderr.strip()}")

@@ -59,6 +59,7 @@ class NodeTree:
                 f"node {node.name!r} cannot own {shared[0]}: it is the machine's, shared read-only with every node"
             )
         self.mounts = sorted(m for m in set(wanted) if not any(m != o and _within(m, o) for o in wanted))
+        self._directories = sorted(set(wanted))  # a default inside another mount (a workspace in HOME) too
 
     def owns(self, path: str) -> bool:
         return any(_within(path, m) for m in self.mounts)
@@ -85,9 +86,9 @@ class NodeTree:
         return directory
 
     def create_mounts(self) -> None:
-        """bwrap needs every mount point's backing directory to exist."""
-        for mount in self.mounts:
-            self.make(mount)
+        """bwrap needs every mount point's backing directory to exist; so does a working directory."""
+        for directory in self._directories:
+            self.make(directory)
 
     def seed(self) -> None:
         """Place the scenario's directories and files; content first, then the sparse extension, mode and mtime."""

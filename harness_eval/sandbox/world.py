@@ -110,8 +110,8 @@ class World:
         self.close()
 
     def start(self) -> None:
-        if self._started:
-            raise HarnessEvalError(f"world {self.root} was already started")
+        if self._started or self._closed:
+            raise HarnessEvalError(f"world {self.root} was already used: build a new World per trial")
         require_isolation()
         if self.root.exists() and any(self.root.iterdir()):
             raise HarnessEvalError(f"world directory {self.root} is not empty: use a fresh one per trial")

@@ -199,15 +199,10 @@ def test_roots_cover_what_the_agent_can_change(world: World) -> None:
     ]
 
 
-def test_netns_inodes_match_processes_inside(world: World) -> None:
-    agent_process = subprocess.Popen(world.command(["sleep", "60"], AGENT_ENV))
-    try:
-        inode = os.stat(f"/proc/{agent_process.pid}/ns/net").st_ino
-        assert world.netns_inodes()[inode] == "agent"
-        assert sorted(world.netns_inodes().values()) == ["agent", "dest", "source"]
-    finally:
-        agent_process.kill()
-        agent_process.wait()
+def test_netns_inodes_name_the_node_a_process_is_in(world: World, agent: Agent) -> None:
+    inode = int(agent.ok("readlink /proc/self/ns/net").strip().removeprefix("net:[").removesuffix("]"))
+    assert world.netns_inodes()[inode] == "agent"
+    assert sorted(world.netns_inodes().values()) == ["agent", "dest", "source"]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -272,3 +267,14 @@ def test_a_used_world_directory_is_refused(tmp_path: Path) -> None:
     (tmp_path / "world" / "left-over").touch()
     with pytest.raises(HarnessEvalError, match="not empty"):
         World(make_plan(), tmp_path / "world").start()
+
+
+def test_a_home_elsewhere_still_holds_the_ssh_keys(tmp_path: Path) -> None:
+    plan = make_plan().model_copy(update={"home": "/home/op", "workspace": "/home/op/project"})
+    with World(plan, tmp_path / "world") as world:
+        agent = Agent(world)
+        assert agent.ok("pwd && ssh source hostname") == "/home/op/project\nmodel-srv-01\n"
+        assert world.backing("agent", "/home/op/.ssh/id_ed25519").is_file()
+        # the plan still seeds /workspace/docs: a stray seed gets its own top-level mount
+        views = [r.view for r in world.roots() if r.node == "agent"]
+        assert views == ["/home/op", "/tmp", "/var/tmp", "/workspace"]
