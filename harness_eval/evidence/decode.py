@@ -197,9 +197,11 @@ def _tar_members(data: bytes, budget: Budget) -> Iterator[tuple[str, bytes]]:
         offset = start + -(-size // 512) * 512
 
 
-_WHITESPACE = b" \t\r\n\v\f"
-_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-][A-Za-z0-9+/=_\-\s]{62,}")
-_HEX_RUN = re.compile(rb"[0-9a-fA-F][0-9a-fA-F\s]{62,}")
+# Encoded text is wrapped with line breaks only, never spaces; allowing spaces would make every paragraph of
+# prose a candidate and decode it for nothing.
+_WHITESPACE = b"\r\n"
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=_\-\r\n]{63,}")
+_HEX_RUN = re.compile(rb"[0-9a-fA-F\r\n]{63,}")
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
