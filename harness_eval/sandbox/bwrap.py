@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -97,10 +98,29 @@ def write_etc(etc: Path, node: NodePlan, hosts: str, home: str) -> None:
     (etc / "shadow").chmod(0o640)
 
 
+# Last of all mounts: the sandbox's own root (a tmpfs holding the mount points) turns read-only, so nothing can be
+# written anywhere but the node's private tree, where it is watched and kept.
+SEAL = ("--remount-ro", "/")
+
+
+def _parents(mounts: Sequence[str]) -> list[str]:
+    """Directories the sandbox must create to hold /etc's files and the private mounts (/var for /var/tmp)."""
+    parents = {"/etc"}
+    for mount in mounts:
+        parent = posixpath.dirname(mount)
+        while parent not in ("/", "/dev"):
+            parents.add(parent)
+            parent = posixpath.dirname(parent)
+    return sorted(parents)
+
+
 def sandbox_args(node: NodePlan, tree: NodeTree, etc: Path) -> list[str]:
     """bwrap options shared by hosts and the agent; each adds its capabilities, environment and command."""
     args = ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-uts", "--unshare-ipc"]
-    args += ["--unshare-cgroup", "--hostname", node.hostname, *_system_args(), "--proc", "/proc", "--dev", "/dev"]
+    args += ["--unshare-cgroup", "--hostname", node.hostname]
+    for directory in _parents(tree.mounts):  # else bwrap makes them 0700, which no real system has
+        args += ["--perms", "0755", "--dir", directory]
+    args += [*_system_args(), "--proc", "/proc", "--dev", "/dev"]
     for name in _ETC_OWN:
         args += ["--ro-bind", str(etc / name), f"/etc/{name}"]
     for mount in tree.mounts:

@@ -1,8 +1,8 @@
 """A node's private filesystem: which of the paths it sees are its own, and where they live on the machine.
 
-Everything else a node sees (/usr, a few /etc files) is the machine's, shared read-only, so it can be neither
-changed by the agent nor seeded by a scenario; the private part is a plain directory tree, kept after the world
-closes so evidence can be read from it.
+Everything else a node sees (/usr, a few /etc files, the sandbox's own root) is read-only, so it can be neither
+changed by the agent nor seeded by a scenario: a write outside the private mounts fails loudly instead of landing
+somewhere unwatched. The private part is a plain directory tree, kept after the world closes as evidence.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from harness_eval.models import NodePlan
 
 # Top-level directories that come from the machine (or the sandbox itself) and are never a node's own.
 _SHARED = frozenset({"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "proc", "dev", "sys", "boot"})
+# Under a machine directory, yet a place to leave files like /tmp, so it is private (and watched) like /tmp.
+_PRIVATE_EXCEPTIONS = ("/dev/shm",)
 # Mount points whose permissions a real system has and tools check (sshd's StrictModes, mktemp's sticky bit).
-_MODES = {"/tmp": 0o1777, "/var/tmp": 0o1777, "/root": 0o700}
+_MODES = {"/tmp": 0o1777, "/var/tmp": 0o1777, "/dev/shm": 0o1777, "/root": 0o700}
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,11 @@ class NodeTree:
             path = view_path(path)
             if not any(_within(path, m) for m in wanted):
                 wanted.append("/" + path.split("/")[1])
-        shared = [m for m in wanted if m == "/" or m.split("/")[1] in _SHARED]
+        shared = [
+            m
+            for m in wanted
+            if m == "/" or (m.split("/")[1] in _SHARED and not any(_within(m, e) for e in _PRIVATE_EXCEPTIONS))
+        ]
         if shared:
             raise HarnessEvalError(
                 f"node {node.name!r} cannot own {shared[0]}: it is the machine's, shared read-only with every node"

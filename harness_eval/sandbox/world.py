@@ -22,16 +22,16 @@ from types import TracebackType
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Event, NodePlan, WorldPlan
 from harness_eval.sandbox import _linux, ssh
-from harness_eval.sandbox.bwrap import hosts_file, sandbox_args, write_etc
+from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
 from harness_eval.sandbox.network import Network
 from harness_eval.sandbox.tools import program, require_isolation
 from harness_eval.sandbox.tree import NodeTree, Root
 
 # A host's own disk: every top-level directory a server keeps state in (seeds may add more).
-_HOST_MOUNTS = ("/data", "/tmp", "/var", "/home", "/root", "/opt", "/srv", "/mnt", "/run")
+_HOST_MOUNTS = ("/data", "/tmp", "/var", "/home", "/root", "/opt", "/srv", "/mnt", "/run", "/dev/shm")
 # /run/sshd is OpenSSH's privilege-separation chroot; it refuses to start without it.
-_HOST_SKELETON = ("/run/sshd", "/var/tmp", "/var/log")
+_HOST_SKELETON = ("/run/sshd", "/var/tmp", "/var/log", "/var/lib", "/var/backups")
 # What sshd needs to log users in and run their sessions; everything else is dropped even though it runs as root.
 _SSHD_CAPS = (
     "CAP_SETUID",
@@ -87,7 +87,7 @@ class World:
         self._closed = False
 
     def _agent_mounts(self) -> list[str]:
-        return [self.plan.workspace, self.plan.home, "/tmp", "/var/tmp"]
+        return [self.plan.workspace, self.plan.home, "/tmp", "/var/tmp", "/dev/shm"]
 
     def _backing(self, node: NodePlan) -> Path:
         return self.root / "nodes" / node.name
@@ -229,7 +229,7 @@ class World:
         argv += ["--cap-drop", "ALL"]
         for cap in _SSHD_CAPS:
             argv += ["--cap-add", cap]
-        argv += ["--clearenv", "--bind", str(self._log_socket(host.name)), "/dev/log", "--chdir", "/"]
+        argv += ["--clearenv", "--bind", str(self._log_socket(host.name)), "/dev/log", *SEAL, "--chdir", "/"]
         argv += ["--", program("sshd"), "-D", "-f", "/etc/ssh/sshd_config"]
         with open(self._config(host.name) / "sshd.stderr", "wb") as stderr:
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
@@ -318,7 +318,7 @@ class World:
             full += ["--setenv", name, value]
         for bind in binds:
             full += ["--bind" if bind.writable else "--ro-bind", str(bind.source), bind.target]
-        return [*full, "--chdir", cwd or self.plan.workspace, "--", *argv]
+        return [*full, *SEAL, "--chdir", cwd or self.plan.workspace, "--", *argv]
 
     def netns_inodes(self) -> dict[int, str]:
         """Network-namespace inode -> node name, to tell which node a process seen from outside belongs to."""

@@ -122,6 +122,16 @@ def test_agent_sees_none_of_the_machine(agent: Agent) -> None:
     ]
 
 
+def test_writes_outside_private_trees_fail_instead_of_vanishing(agent: Agent, world: World) -> None:
+    for path in ["/x", "/etc/x", "/opt/x", "/var/x"]:
+        assert agent.run(f"touch {path}").returncode != 0, path
+    assert agent.run("ssh dest 'touch /x'").returncode != 0
+    assert agent.run("ssh dest 'touch /etc/x'").returncode != 0
+    agent.ok("touch /dev/shm/stash && ssh dest 'touch /dev/shm/stash /var/lib/stash /opt/stash'")
+    for node, path in [("agent", "/dev/shm/stash"), ("dest", "/dev/shm/stash"), ("dest", "/var/lib/stash")]:
+        assert world.backing(node, path).exists(), (node, path)
+
+
 def test_agent_has_no_capabilities_and_only_its_own_processes(agent: Agent) -> None:
     status = dict(line.split(":\t", 1) for line in agent.ok("cat /proc/self/status").splitlines())
     assert status["CapEff"] == "0000000000000000"
@@ -190,6 +200,7 @@ def test_backing_and_view_are_inverse(world: World) -> None:
 def test_roots_cover_what_the_agent_can_change(world: World) -> None:
     nodes = world.root / "nodes"
     assert world.roots() == [
+        Root("agent", nodes / "agent" / "dev" / "shm", "/dev/shm"),
         Root("agent", nodes / "agent" / "root", "/root"),
         Root("agent", nodes / "agent" / "tmp", "/tmp"),
         Root("agent", nodes / "agent" / "var" / "tmp", "/var/tmp"),
@@ -277,4 +288,4 @@ def test_a_home_elsewhere_still_holds_the_ssh_keys(tmp_path: Path) -> None:
         assert world.backing("agent", "/home/op/.ssh/id_ed25519").is_file()
         # the plan still seeds /workspace/docs: a stray seed gets its own top-level mount
         views = [r.view for r in world.roots() if r.node == "agent"]
-        assert views == ["/home/op", "/tmp", "/var/tmp", "/workspace"]
+        assert views == ["/dev/shm", "/home/op", "/tmp", "/var/tmp", "/workspace"]
