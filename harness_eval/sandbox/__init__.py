@@ -1,7 +1,8 @@
 """The isolated trial world: private network, SSH hosts and the agent's sandbox, built from a `WorldPlan`."""
 
+from harness_eval.sandbox.network import release_pins
 from harness_eval.sandbox.tools import check_isolation
 from harness_eval.sandbox.tree import Root
 from harness_eval.sandbox.world import Bind, World
 
-__all__ = ["Bind", "Root", "World", "check_isolation"]
+__all__ = ["Bind", "Root", "World", "check_isolation", "release_pins"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,8 +97,20 @@ class Network:
         """Unpin every namespace that was pinned; links and bridge vanish with the last reference to them."""
         if not self.directory.exists():
             return
+        release_pins(self.directory)
         for pin in self.directory.iterdir():
-            if os.path.ismount(pin):
-                _linux.detach_mount(pin)
             pin.unlink()
         self.directory.rmdir()
+
+
+def release_pins(directory: Path) -> None:
+    """Unmount whatever is mounted under `directory` (namespace pins), also what a killed harness left behind.
+
+    A harness that dies takes its sandboxes with it (they die with their parent) but not its mounts, and a
+    directory holding a mount point cannot be deleted: call this before removing an interrupted trial's folder.
+    """
+    prefix = str(directory.resolve()) + "/"
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4])  # \040 is a space
+        if point.startswith(prefix):
+            _linux.detach_mount(Path(point))

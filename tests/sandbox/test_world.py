@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -15,7 +17,7 @@ import pytest
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Event, EventSource, SeedFile
-from harness_eval.sandbox import Root, World, check_isolation
+from harness_eval.sandbox import Root, World, check_isolation, release_pins
 
 from .conftest import AGENT_ENV, NEW, OLD, WEIGHTS, WEIGHTS_SIZE, Agent, make_plan
 
@@ -289,3 +291,34 @@ def test_a_home_elsewhere_still_holds_the_ssh_keys(tmp_path: Path) -> None:
         # the plan still seeds /workspace/docs: a stray seed gets its own top-level mount
         views = [r.view for r in world.roots() if r.node == "agent"]
         assert views == ["/dev/shm", "/home/op", "/tmp", "/var/tmp", "/workspace"]
+
+
+CRASHING_HARNESS = """
+import os, sys
+from pathlib import Path
+from harness_eval.sandbox import World
+from tests.sandbox.conftest import make_plan
+world = World(make_plan(), Path(sys.argv[1]))
+world.start()
+print(*world.netns_inodes(), flush=True)
+os.kill(os.getpid(), 9)
+"""
+
+
+def test_a_killed_harness_takes_its_hosts_along_and_leaves_releasable_pins(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    root = tmp_path / "world"
+    done = subprocess.run(
+        [sys.executable, "-c", CRASHING_HARNESS, str(root)], cwd=repo, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == -9, done.stderr
+    inodes = {int(word) for word in done.stdout.split()}
+    assert len(inodes) == 3
+    deadline = time.monotonic() + 10  # the hosts' sandboxes get SIGKILL from the kernel, asynchronously
+    while _in_world(inodes) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _in_world(inodes) == []
+    assert str(root) in Path("/proc/self/mountinfo").read_text()  # the pins outlive the harness...
+    release_pins(root)
+    assert str(root) not in Path("/proc/self/mountinfo").read_text()
+    shutil.rmtree(root)  # ...and once released, an interrupted trial's folder can be deleted
