@@ -127,9 +127,11 @@ class World:
     def _build(self) -> None:
         hosts_text = hosts_file(self._nodes)
         for node in self._nodes:
-            home = self.plan.home if node is self.plan.agent else "/root"
-            write_etc(self._config(node.name) / "etc", node, hosts_text, home)
+            write_etc(self._config(node.name) / "etc", node, hosts_text, self._home(node.name))
             self._trees[node.name].create_mounts()
+        for host in self.plan.hosts:
+            for path in _HOST_SKELETON:
+                self._trees[host.name].make(path)
         keys = ssh.KeyGen()  # runs while the network is being wired
         keys.start(self._ssh_dir(self.plan.agent.name) / "id_ed25519", f"root@{self.plan.agent.hostname}")
         for host in self.plan.hosts:
@@ -196,9 +198,12 @@ class World:
     # Hosts
     # ----------------------------------------------------------------------------------------------------------
 
+    def _home(self, node: str) -> str:
+        """root's home on `node`: the plan's choice on the agent, the usual /root on servers."""
+        return self.plan.home if node == self.plan.agent.name else "/root"
+
     def _ssh_dir(self, node: str) -> Path:
-        home = self.plan.home if node == self.plan.agent.name else "/root"
-        return self._trees[node].make(f"{home}/.ssh", 0o700)
+        return self._trees[node].make(f"{self._home(node)}/.ssh", 0o700)
 
     def _host_key(self, host: str) -> Path:
         return self._config(host) / "etc" / "ssh" / "ssh_host_ed25519_key"
@@ -220,8 +225,6 @@ class World:
         for host in hosts:
             (self._ssh_dir(host.name) / "authorized_keys").write_text(authorized)
             (self._config(host.name) / "etc" / "ssh" / "sshd_config").write_text(ssh.SSHD_CONFIG)
-            for path in _HOST_SKELETON:
-                self._trees[host.name].make(path)
 
     def _start_sshd(self, host: NodePlan) -> subprocess.Popen[bytes]:
         argv = [program("nsenter"), f"--net={self._net.pin(host.name)}", "--", program("bwrap")]
