@@ -18,27 +18,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.evidence.fingerprint import Fingerprint, Found, locate
 from harness_eval.models import ArtifactMatch, FileEntry, Snapshot
 
+# What to snapshot is what the file monitor watches: anything with `node`, `backing` and `view` (sandbox.Root).
+from harness_eval.monitors.files import WatchRoot as Root
+
 READ_LIMIT = 32 << 20  # bytes of one file (or one reassembled split) searched; payloads sit at the start
 HASH_LIMIT = 16 << 20  # files up to this size are hashed, unless sparse (their data regions are read, not all)
-
-
-class Root(Protocol):
-    """A tree to snapshot: `backing` is where it lives on this machine, `view` where `node` sees it."""
-
-    @property
-    def node(self) -> str: ...
-
-    @property
-    def backing(self) -> Path: ...
-
-    @property
-    def view(self) -> str: ...
 
 
 @dataclass(frozen=True)
