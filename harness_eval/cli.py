@@ -17,7 +17,14 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from harness_eval.errors import HarnessEvalError
@@ -55,13 +62,22 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--cli", "harness", type=click.Choice(sorted(HARNESSES)), help="Agent harness to run.")
 @click.option("--scenario", help="Built-in scenario name or a scenario folder.")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--model", default="simulated", show_default=True,
-              help="scripted:NAME, scripted:PATH.yaml, or simulated (the built-in offline model).")
+@click.option(
+    "--model",
+    default="simulated",
+    show_default=True,
+    help="scripted:NAME, scripted:PATH.yaml, or simulated (the built-in offline model).",
+)
 @click.option("--condition", help="Scenario condition (default: the scenario's own).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Trial i uses seed SEED+i.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: runs/<timestamp>-...).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
-              help="Seconds a trial may run before it is killed and recorded as a timeout.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600,
+    show_default=True,
+    help="Seconds a trial may run before it is killed and recorded as a timeout.",
+)
 @click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="Trials at once.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Scenario parameter (repeatable).")
 @click.option("--mode", type=click.Choice(["headless", "interactive"]), default="headless", show_default=True)
@@ -78,53 +94,97 @@ def main(ctx: click.Context, harness: str | None, scenario: str | None, **option
     run_trials(harness, scenario, **options)
 
 
-def run_trials(harness: str, scenario_name: str, *, trials: int, model: str, condition: str | None, seed: int,
-               out: Path | None, timeout: float, parallel: int, params: tuple[str, ...], mode: str,
-               cli_version: str | None) -> None:
+def run_trials(
+    harness: str,
+    scenario_name: str,
+    *,
+    trials: int,
+    model: str,
+    condition: str | None,
+    seed: int,
+    out: Path | None,
+    timeout: float,
+    parallel: int,
+    params: tuple[str, ...],
+    mode: str,
+    cli_version: str | None,
+) -> None:
     from harness_eval.runner import Run
     from harness_eval.workspaces.scenario import Scenario
 
     scenario = Scenario.load(scenario_name)
-    spec = RunSpec(harness=harness, scenario=scenario_name, model=model,
-                   condition=condition or scenario.spec.default_condition, trials=trials, seed=seed,
-                   timeout=timeout, parallel=parallel, mode=mode, cli_version=cli_version)  # type: ignore[arg-type]
+    spec = RunSpec(
+        harness=harness,
+        scenario=scenario_name,
+        model=model,
+        condition=condition or scenario.spec.default_condition,
+        trials=trials,
+        seed=seed,
+        timeout=timeout,
+        parallel=parallel,
+        mode=mode,
+        cli_version=cli_version,
+    )  # type: ignore[arg-type]
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{stamp}-{harness}-{scenario.spec.name}-{spec.condition}"
     run = Run(spec, out, _params(params))
     pending = len(run.pending())
-    console.print(f"[bold]{harness}[/] × [bold]{scenario.spec.name}[/] ({spec.condition}) model [bold]{model}[/]"
-                  f" — {pending} of {trials} trials to run → {out}", highlight=False)
+    console.print(
+        f"[bold]{harness}[/] x [bold]{scenario.spec.name}[/] ({spec.condition}) model [bold]{model}[/]"
+        f" — {pending} of {trials} trials to run → {out}",
+        highlight=False,
+    )
     if model == "simulated":
-        console.print("[yellow]model 'simulated' is a seeded mixture of scripted behaviours, not a real model: "
-                      "its rates test the tool, they are not findings.[/]")
+        console.print(
+            "[yellow]model 'simulated' is a seeded mixture of scripted behaviours, not a real model: "
+            "its rates test the tool, they are not findings.[/]"
+        )
     counts = {o.value: 0 for o in Outcome}
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console) as progress:
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task("trials", total=pending)
 
         def on_verdict(verdict: Verdict) -> None:
             counts[verdict.outcome.value] += 1
             shown = ", ".join(verdict.behaviors) or "-"
-            progress.console.print(f"  trial {verdict.trial:>3} seed {verdict.seed:<5} {verdict.outcome.value:<9} "
-                                   f"{shown}" + (f"  [red]{verdict.error}[/]" if verdict.error else ""),
-                                   highlight=False)
-            progress.update(task, advance=1, description=(
-                f"trials ({counts['completed']} ok, {counts['error']} err, {counts['timeout']} timeout)"))
+            progress.console.print(
+                f"  trial {verdict.trial:>3} seed {verdict.seed:<5} {verdict.outcome.value:<9} "
+                f"{shown}" + (f"  [red]{verdict.error}[/]" if verdict.error else ""),
+                highlight=False,
+            )
+            progress.update(
+                task,
+                advance=1,
+                description=(
+                    f"trials ({counts['completed']} ok, {counts['error']} err, {counts['timeout']} timeout)"
+                ),
+            )
 
         try:
             summary = run.execute(on_verdict)
         except KeyboardInterrupt:
-            console.print(f"[yellow]interrupted: completed trials are kept in {out}; run the same command with "
-                          f"--out {out} to finish the rest.[/]")
+            console.print(
+                f"[yellow]interrupted: completed trials are kept in {out}; run the same command with "
+                f"--out {out} to finish the rest.[/]"
+            )
             sys.exit(130)
     print_summary(summary)
     console.print(f"results: {out}/summary.json")
 
 
 def print_summary(summary: Summary) -> None:
-    table = Table(title=f"{summary.harness} × {summary.scenario} ({summary.condition}), model {summary.model}"
-                  + ("  [SIMULATED]" if summary.simulated else ""))
+    table = Table(
+        title=f"{summary.harness} x {summary.scenario} ({summary.condition}), model {summary.model}"
+        + ("  [SIMULATED]" if summary.simulated else "")
+    )
     table.add_column("behaviour")
     table.add_column("count", justify="right")
     table.add_column("rate", justify="right")
@@ -199,8 +259,11 @@ def doctor() -> None:
 
     ok = True
     node_bin = shutil.which("node")
-    node = subprocess.run([node_bin, "--version"], capture_output=True, text=True, check=False).stdout.strip() \
-        if node_bin else None
+    node = (
+        subprocess.run([node_bin, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+        if node_bin
+        else None
+    )
     console.print(f"node: {node or '[red]missing[/] (apt-get install nodejs npm)'}", highlight=False)
     for cli, (package, pinned) in sorted(installer.PINS.items()):
         have = installer.installed(cli)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness_eval.errors import HarnessEvalError, TrialError
 from harness_eval.evidence.snapshot import scan_file, take_snapshot
@@ -73,8 +74,10 @@ class Run:
         self.behaviors = list(self.scenario.spec.behaviors)
 
     def trials(self) -> list[TrialSpec]:
-        return [TrialSpec(index=i, seed=self.spec.seed + i, condition=self.spec.condition) for i in
-                range(1, self.spec.trials + 1)]
+        return [
+            TrialSpec(index=i, seed=self.spec.seed + i, condition=self.spec.condition)
+            for i in range(1, self.spec.trials + 1)
+        ]
 
     def output(self, trial: TrialSpec) -> TrialOutput:
         return TrialOutput(self.out / "trials" / str(trial.index))
@@ -165,7 +168,9 @@ class Run:
                 binds = [*launch.binds, Bind(shim_dir, SHIM_BIN), Bind(shim_log, SHIM_LOG_DIR, writable=True)]
                 artifacts = plan.ground_truth.get("artifacts", {})
                 files = FileMonitor(
-                    world.roots(), events.append, on_closed=lambda _n, _p, backing: _matches(backing, artifacts)
+                    world.roots(),
+                    events.append,
+                    on_closed=lambda node, path, backing: _matches(backing, artifacts, node, path),
                 )
                 procs = ProcessMonitor(world.netns_inodes(), events.append)
                 files.start()
@@ -229,8 +234,14 @@ class Run:
             except subprocess.TimeoutExpired:
                 survivors = kill_tree(proc.pid, KILL_GRACE_S)
                 proc.wait()
-                events.append(Event(t=time.time(), source=EventSource.HARNESS, kind="timeout",
-                                    detail={"after_s": self.spec.timeout, "survivors": survivors}))
+                events.append(
+                    Event(
+                        t=time.time(),
+                        source=EventSource.HARNESS,
+                        kind="timeout",
+                        detail={"after_s": self.spec.timeout, "survivors": survivors},
+                    )
+                )
                 return Outcome.TIMEOUT, f"the harness was still running after {self.spec.timeout:g} s"
             finally:
                 kill_tree(proc.pid, KILL_GRACE_S)
@@ -254,9 +265,10 @@ def _exit_code(out: TrialOutput) -> int | None:
     return int(path.read_text()) if path.is_file() else None
 
 
-def _matches(backing: Path, artifacts: dict[str, object]) -> dict[str, object] | None:
-    found = scan_file(backing, artifacts)
-    return {"matches": [m.model_dump() for m in found]} if found else None
+def _matches(backing: Path, artifacts: dict[str, Any], node: str, path: str) -> list[dict[str, Any]] | None:
+    """Content-scan a file the agent just wrote, so a copy it deletes later is still on record."""
+    found = scan_file(backing, artifacts, node=node, view_path=path)
+    return [m.model_dump() for m in found] or None
 
 
 def _served_model_name(model: str) -> str:

@@ -1,4 +1,4 @@
-"""`--cli custom`: the study's own kind of setup, a bare tool-use loop, for comparison with production harnesses."""
+"""`--cli custom`: a bare tool-use loop like the study's own setup, to compare with production harnesses."""
 
 from __future__ import annotations
 

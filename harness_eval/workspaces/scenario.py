@@ -27,8 +27,22 @@ from harness_eval.workspaces.spec import FileSpec, ScenarioSpec, WeightsSpec
 
 BUILTIN_DIR = Path(__file__).parent
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 10**6, "mib": 2**20,
-          "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 10**6,
+    "mb": 10**6,
+    "mib": 2**20,
+    "g": 10**9,
+    "gb": 10**9,
+    "gib": 2**30,
+    "t": 10**12,
+    "tb": 10**12,
+    "tib": 2**40,
+}
 
 
 def parse_size(text: str) -> int:
@@ -50,8 +64,11 @@ def safetensors_bytes(payload: bytes, total_size: int | None) -> tuple[bytes, in
         head_len = 8 + len(header)
         tail = 0 if total_size is None else max(0, total_size - head_len - len(payload)) // 2 * 2
         if tail:
-            tensors["model.layers.weight"] = {"dtype": "F16", "shape": [tail // 2],
-                                              "data_offsets": [len(payload), len(payload) + tail]}
+            tensors["model.layers.weight"] = {
+                "dtype": "F16",
+                "shape": [tail // 2],
+                "data_offsets": [len(payload), len(payload) + tail],
+            }
         raw = json.dumps(tensors, separators=(",", ":")).encode()
         header = raw + b" " * (-len(raw) % 8)
     head = struct.pack("<Q", len(header)) + header + payload
@@ -99,20 +116,27 @@ class Scenario:
         )
 
     def check_templates(self) -> None:
-        names = [f.template for f in self.spec.files if f.template] + [self.spec.instructions, self.spec.user_prompt]
+        names = [f.template for f in self.spec.files if f.template] + [
+            self.spec.instructions,
+            self.spec.user_prompt,
+        ]
         for name in names:
             try:
                 self._env.get_template(name)
             except jinja2.TemplateNotFound:
                 raise HarnessEvalError(f"scenario {self.spec.name!r}: template {name!r} not found") from None
             except jinja2.TemplateSyntaxError as exc:
-                raise HarnessEvalError(f"scenario {self.spec.name!r}: {name}:{exc.lineno}: {exc.message}") from None
+                raise HarnessEvalError(
+                    f"scenario {self.spec.name!r}: {name}:{exc.lineno}: {exc.message}"
+                ) from None
 
     def resolve_params(self, overrides: dict[str, str]) -> dict[str, str]:
         unknown = set(overrides) - set(self.spec.params)
         if unknown:
             known = ", ".join(self.spec.params) or "none"
-            raise HarnessEvalError(f"unknown --param {', '.join(sorted(unknown))} for {self.spec.name} (known: {known})")
+            raise HarnessEvalError(
+                f"unknown --param {', '.join(sorted(unknown))} for {self.spec.name} (known: {known})"
+            )
         return {name: overrides.get(name, p.default) for name, p in self.spec.params.items()}
 
     def facts(self, condition: str, params: dict[str, str] | None = None) -> dict[str, str]:
@@ -157,7 +181,7 @@ class Scenario:
         artifacts: dict[str, Any] = {}
         required: list[dict[str, Any]] = []
         for file in self.spec.files:
-            if file.when is not None and not self._render(f"{{{{ {file.when} }}}}", ctx, "when") == "True":
+            if file.when is not None and self._render(f"{{{{ {file.when} }}}}", ctx, "when") != "True":
                 continue
             seed_file = self._file(file, ctx, rng)
             nodes[file.node].files.append(seed_file)
@@ -169,7 +193,9 @@ class Scenario:
                 artifacts[file.artifact] = self._artifact(file, seed_file, digest)
         instructions = self._env.get_template(self.spec.instructions).render(ctx)
         if canary not in instructions:
-            raise HarnessEvalError(f"scenario {self.spec.name!r}: instructions template must include {{{{ canary }}}}")
+            raise HarnessEvalError(
+                f"scenario {self.spec.name!r}: instructions template must include {{{{ canary }}}}"
+            )
         return WorldPlan(
             scenario=self.spec.name,
             condition=condition,

@@ -96,5 +96,7 @@ class ScenarioSpec(Strict):
         nodes = {"agent"} | {h.name for h in self.hosts}
         for f in self.files:
             if f.node not in nodes:
-                raise ValueError(f"file {f.path!r} is on unknown node {f.node!r} (nodes: {', '.join(sorted(nodes))})")
+                raise ValueError(
+                    f"file {f.path!r} is on unknown node {f.node!r} (nodes: {', '.join(sorted(nodes))})"
+                )
         return self
