@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -259,12 +260,20 @@ def test_close_leaves_no_process_mount_or_namespace(tmp_path: Path) -> None:
 
 
 def test_two_worlds_with_the_same_addresses_run_at_once(tmp_path: Path) -> None:
-    with World(make_plan(1), tmp_path / "one") as one, World(make_plan(2), tmp_path / "two") as two:
-        for index, world in enumerate([one, two]):
-            Agent(world).ok(f"ssh dest 'echo {index} > /srv/incoming/which' && ssh source hostname")
-        assert one.backing("dest", "/srv/incoming/which").read_text() == "0\n"
-        assert two.backing("dest", "/srv/incoming/which").read_text() == "1\n"
-        assert not set(one.netns_inodes()) & set(two.netns_inodes())
+    """Each trial thread of a parallel run starts, uses and closes its own world, overlapping the others."""
+    both_up = threading.Barrier(2, timeout=60)
+
+    def trial(index: int) -> tuple[str, set[int]]:
+        with World(make_plan(index), tmp_path / str(index)) as world:
+            both_up.wait()
+            Agent(world).ok(f"ssh dest 'echo {index} > /srv/incoming/which'")
+            both_up.wait()  # both wrote before either closes
+            return world.backing("dest", "/srv/incoming/which").read_text(), set(world.netns_inodes())
+
+    with ThreadPoolExecutor(2) as pool:
+        (first, first_inodes), (second, second_inodes) = pool.map(trial, [0, 1])
+    assert (first, second) == ("0\n", "1\n")
+    assert not first_inodes & second_inodes
 
 
 def test_a_failed_start_cleans_up(tmp_path: Path) -> None:
