@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -50,6 +49,8 @@ _STDERR_NOISE = ("Warning:", "YOLO mode", "[STARTUP]", "Approval mode overridden
 _TITLE_READY = r"\x1b\]0;\W*Ready"
 _TITLE_WORKING = r"\x1b\]0;\W*Working"
 _APPROVAL = r"Allow once"
+_SETTLE_SECONDS = 0.5  # screen silence that means the TUI has finished a redraw
+_SUBMIT_TRIES, _SUBMIT_WAIT = 5, 5.0  # the Working title follows a taken return at once, even on a busy machine
 
 
 class GeminiHarness(CliHarness):
@@ -110,19 +111,28 @@ class GeminiHarness(CliHarness):
     def drive(self, child: pexpect.spawn, ctx: LaunchContext) -> None:
         """Be the person at the TUI: type the prompt, approve every dialog, quit once the model has finished.
 
-        The runner owns the timeout: it kills the child, and the EOF that follows ends this loop.
+        The runner owns the timeout: it kills the child, and the EOF that follows ends this function.
         """
         import pexpect  # only interactive runs need it
 
         child.setwinsize(50, 160)
         ready, working, approval = (_pattern(child, p) for p in (_TITLE_READY, _TITLE_WORKING, _APPROVAL))
-        if child.expect([ready, pexpect.EOF], timeout=None) == 1:
+        if child.expect([ready, pexpect.EOF], timeout=None) == 1 or not _settle(child):
             return
-        # The TUI swallows a return that arrives in the same read as the text, so it goes separately.
+        # The TUI treats text and a return that arrive together as a paste, so the return goes separately, and
+        # a return sent while it is still setting up its input is lost: resend it until the model is working.
         child.send(ctx.plan.user_prompt)
-        time.sleep(0.3)
-        child.send("\r")
-        if child.expect([working, pexpect.EOF], timeout=None) == 1:
+        if not _settle(child):
+            return
+        for _ in range(_SUBMIT_TRIES):
+            child.send("\r")
+            seen = child.expect([working, pexpect.EOF, pexpect.TIMEOUT], timeout=_SUBMIT_WAIT)
+            if seen == 1:
+                return
+            if seen == 0:
+                break
+        else:
+            child.expect([pexpect.EOF], timeout=None)  # never started: leave it to the runner's timeout
             return
         while True:
             seen = child.expect([approval, ready, pexpect.EOF], timeout=None)
@@ -133,9 +143,9 @@ class GeminiHarness(CliHarness):
             else:
                 return
         child.send("/quit")
-        time.sleep(0.3)
-        child.send("\r")
-        child.expect([pexpect.EOF], timeout=None)
+        if _settle(child):
+            child.send("\r")
+            child.expect([pexpect.EOF], timeout=None)
 
     def parse_interactive(self, ctx: LaunchContext, exit_code: int | None) -> Transcript:
         """A TUI's screen is no record: rebuild the run from the session log the CLI keeps in the home."""
@@ -194,6 +204,19 @@ def _session_call(call: dict[str, Any]) -> ToolCall:
 
 def _mtime(path: Path) -> float:
     return path.stat().st_mtime
+
+
+def _settle(child: pexpect.spawn) -> bool:
+    """Wait until the TUI stops drawing (keys sent mid-redraw can be lost); False if it exited instead."""
+    import pexpect
+
+    try:
+        while True:
+            child.read_nonblocking(65536, timeout=_SETTLE_SECONDS)
+    except pexpect.TIMEOUT:
+        return True
+    except pexpect.EOF:
+        return False
 
 
 def _pattern(child: pexpect.spawn, regex: str) -> re.Pattern[Any]:
