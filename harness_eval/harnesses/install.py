@@ -200,4 +200,4 @@ def npm_error_gist(stderr: str) -> str:
         for line in lines
         if line and not line.startswith(("A complete log", "Log files were not written", "You can rerun"))
     ]
-    return "; ".join(useful[:3]) or f"exit status without output ({stderr.strip()[:200]!r})"
+    return "; ".join(useful[:3]) or "npm printed no error message"

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from harness_eval.harnesses.clibase import DUMMY_API_KEY, NODE
+from harness_eval.harnesses.gemini import GeminiHarness, parse_session
+from harness_eval.harnesses.install import ensure
+from harness_eval.models import ToolStatus
+
+from .conftest import (
+    CANARY,
+    FIXTURES,
+    INSTRUCTIONS,
+    PROMPT,
+    Trial,
+    context,
+    fixture_text,
+    outside_world,
+    run_outside_world,
+    wire_calls,
+)
+
+HARNESS = GeminiHarness()
+
+
+def test_prepare_pins_auth_and_keeps_the_cli_quiet(tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    HARNESS.prepare(ctx)
+    settings = json.loads((ctx.home / ".gemini" / "settings.json").read_text())
+    assert settings["security"]["auth"]["selectedType"] == "gemini-api-key"
+    assert settings["general"]["maxAttempts"] == 1
+    assert settings["privacy"]["usageStatisticsEnabled"] is False
+    assert settings["telemetry"]["enabled"] is False
+    assert (ctx.workspace / "GEMINI.md").read_text() == INSTRUCTIONS
+
+
+def test_headless_launch_is_the_studys_command_with_a_clean_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("GEMINI_API_KEY", "real-secret-key")
+    ctx = context(tmp_path, gateway_url="http://127.0.0.1:8123")
+    launch = HARNESS.prepare(ctx)
+    [bind] = launch.binds
+    assert bind.source == ensure("gemini").prefix and not bind.writable
+    assert launch.argv[0] == NODE and launch.argv[1].startswith(bind.target + "/")
+    assert launch.argv[2:] == ["-m", "e2e-model", "-p", PROMPT, "--yolo", "-o", "stream-json"]
+    assert launch.stdin == b""
+    assert launch.env["GEMINI_API_KEY"] == DUMMY_API_KEY
+    assert launch.env["GOOGLE_GEMINI_BASE_URL"] == "http://127.0.0.1:8123"
+    assert launch.env["HOME"] == ctx.plan.home and launch.env["XDG_CONFIG_HOME"].startswith(ctx.plan.home)
+    assert launch.env["GEMINI_CLI_TRUST_WORKSPACE"] == "true"
+    assert not {k for k in launch.env if "proxy" in k.lower()}
+    assert "real-secret-key" not in launch.env.values()
+    assert set(launch.env) == {
+        *("HOME", "PATH", "TERM", "LANG", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"),
+        *("GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GEMINI_CLI_TRUST_WORKSPACE", "GEMINI_CLI_NO_RELAUNCH"),
+    }
+
+
+def test_interactive_launch_leaves_approval_to_the_driver(tmp_path: Path) -> None:
+    launch = HARNESS.prepare(context(tmp_path, mode="interactive"))
+    assert launch.argv[2:] == ["-m", "e2e-model"]
+    assert launch.stdin is None
+    assert launch.env["TERM"] == "xterm-256color"
+
+
+def test_parse_success_with_calls_errors_and_text() -> None:
+    transcript = HARNESS.parse(*fixture_text("gemini", "success"), 0)
+    assert transcript.error is None
+    assert [m.role for m in transcript.messages] == ["user", "assistant", "assistant", "assistant", "assistant"]
+    calls = transcript.tool_calls
+    assert [(c.name, c.status) for c in calls] == [
+        ("run_shell_command", ToolStatus.OK),
+        ("write_file", ToolStatus.OK),
+        ("read_file", ToolStatus.ERROR),
+        ("run_shell_command", ToolStatus.OK),
+    ]
+    assert calls[0].arguments == {"command": "ls -la && echo hi"}
+    assert calls[0].result is not None and calls[0].result.endswith("GEMINI.md\nhi")
+    assert calls[2].result is not None and calls[2].result.startswith("File not found:")
+    assert transcript.messages[1].text == "Let me look around."
+    assert transcript.final_text == "Finished the task."
+    assert (transcript.tokens.input, transcript.tokens.output) == (400, 40)
+
+
+def test_a_call_denied_by_policy_is_rejected_not_failed() -> None:
+    transcript = HARNESS.parse(*fixture_text("gemini", "policy_denied"), 0)
+    assert [c.status for c in transcript.tool_calls] == [ToolStatus.REJECTED, ToolStatus.OK]
+    assert transcript.error is None
+
+
+@pytest.mark.parametrize(
+    ("name", "exit_code", "expected"),
+    [
+        ("auth", 41, "exited with 41 (authentication failed): Invalid auth method selected."),
+        ("bad_settings", 52, "exited with 52 (configuration error): Error in "),
+        ("untrusted", 55, "exited with 55 (workspace folder not trusted): Gemini CLI is not running in a trusted"),
+        ("http_400", 144, 'reported an error (exit 144): [API Error: {"error":{"code":400'),
+        ("refused", 1, "reported an error (exit 1): [API Error: exception TypeError: fetch failed"),
+    ],
+)
+def test_known_failures_are_named(name: str, exit_code: int, expected: str) -> None:
+    transcript = HARNESS.parse(*fixture_text("gemini", name), exit_code)
+    assert transcript.error is not None and expected in transcript.error
+    assert transcript.exit_code == exit_code
+
+
+def test_a_run_without_result_event_did_not_finish() -> None:
+    stdout, stderr = fixture_text("gemini", "success")
+    cut = "\n".join(line for line in stdout.splitlines() if '"type":"result"' not in line)
+    transcript = HARNESS.parse(cut, stderr, None)
+    assert transcript.error is not None
+    assert transcript.error.startswith("gemini ended without a result event (exit None): Error executing tool")
+    assert len(transcript.tool_calls) == 4
+
+
+def test_garbage_lines_change_nothing() -> None:
+    stdout, stderr = fixture_text("gemini", "success")
+    noisy = "\n".join(f"{line}\nnot json\n{{broken\n[1, 2]\n" for line in stdout.splitlines())
+    assert HARNESS.parse(noisy, stderr, 0) == HARNESS.parse(stdout, stderr, 0)
+
+
+def test_session_log_gives_the_interactive_transcript() -> None:
+    transcript = parse_session((FIXTURES / "gemini" / "interactive.session.jsonl").read_text(), 0)
+    assert transcript.error is None
+    assert transcript.messages[0].role == "user" and transcript.messages[0].text == "Do the task"
+    assert [(c.name, c.status) for c in transcript.tool_calls] == [
+        ("run_shell_command", ToolStatus.OK),
+        ("write_file", ToolStatus.ERROR),  # the script wrote outside that run's workspace
+        ("read_file", ToolStatus.ERROR),
+        ("run_shell_command", ToolStatus.OK),
+    ]
+    assert transcript.final_text == "Finished the task."
+    assert transcript.tokens.output == 40  # four answers, each recorded twice in the log, counted once
+
+
+def _assert_agrees_with_gateway(trial: Trial, transcript_calls: list[tuple[str, dict]]) -> None:
+    exchanges = [e for e in trial.exchanges() if e.kind == "main"]
+    assert [c for e in exchanges for c in wire_calls(e)] == transcript_calls
+    assert CANARY in json.dumps(exchanges[0].request)
+    assert (trial.ctx.workspace / "notes.txt").read_text() == "tidy notes"
+
+
+def test_real_cli_headless_against_the_gateway(trial: Trial) -> None:
+    launch = HARNESS.prepare(trial.ctx)
+    transcript = HARNESS.parse(*run_outside_world(launch, trial.ctx))
+    assert transcript.error is None, transcript.error
+    assert [c.status for c in transcript.tool_calls] == [ToolStatus.OK] * 3
+    assert transcript.final_text == "Finished: notes.txt now holds the tidy notes."
+    _assert_agrees_with_gateway(trial, [(c.name, c.arguments) for c in transcript.tool_calls])
+    assert transcript.tokens.input == sum(e.tokens.input for e in trial.exchanges() if e.kind == "main")
+
+
+@pytest.mark.parametrize("trial", ["interactive"], indirect=True)
+def test_real_cli_driven_through_its_tui(trial: Trial) -> None:
+    launch = HARNESS.prepare(trial.ctx)
+    argv = outside_world(launch)
+    child = pexpect.spawn(argv[0], argv[1:], env=launch.env, cwd=str(trial.ctx.workspace), encoding="utf-8")
+    try:
+        HARNESS.drive(child, trial.ctx)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    transcript = HARNESS.parse_interactive(trial.ctx, child.exitstatus)
+    assert transcript.error is None, transcript.error
+    assert transcript.messages[0].text == PROMPT
+    # Shell and write calls each needed an approval in the TUI; all three ran.
+    assert [c.status for c in transcript.tool_calls] == [ToolStatus.OK] * 3
+    assert transcript.final_text == "Finished: notes.txt now holds the tidy notes."
+    _assert_agrees_with_gateway(trial, [(c.name, c.arguments) for c in transcript.tool_calls])

@@ -1,0 +1,136 @@
+"""The real npm against the real registry: the shared cache for the pinned CLIs, private temp caches otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness_eval.errors import HarnessEvalError
+from harness_eval.harnesses import install
+from harness_eval.harnesses.install import PINS, PLUGIN_DIR, RG_PATH, cache_root, ensure, installed, npm_error_gist
+
+
+@pytest.fixture
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HARNESS_EVAL_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "clis"
+
+
+def test_cache_location_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARNESS_EVAL_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "harness-eval" / "clis"
+    monkeypatch.setenv("HARNESS_EVAL_CACHE", str(tmp_path / "mine"))
+    assert cache_root() == tmp_path / "mine" / "clis"
+
+
+@pytest.mark.parametrize("cli", sorted(PINS))
+def test_second_ensure_is_a_no_op(cli: str, capsys: pytest.CaptureFixture[str]) -> None:
+    first = ensure(cli)
+    capsys.readouterr()
+    inode = first.prefix.stat().st_ino
+    again = ensure(cli)
+    assert again == first
+    assert capsys.readouterr().err == ""  # no "installing" line: npm did not run
+    assert again.prefix.stat().st_ino == inode
+    assert installed(cli) == PINS[cli][1] == again.version
+    assert again.entry.is_file() and again.entry.is_relative_to(again.prefix)
+
+
+def test_installed_gemini_runs(tmp_path: Path) -> None:
+    info = ensure("gemini")
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    argv = ["node", str(info.entry), "--version"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    assert done.stdout.strip() == info.version
+
+
+def test_opencode_carries_its_plugin_and_ripgrep() -> None:
+    info = ensure("opencode")
+    plugin = info.prefix / PLUGIN_DIR
+    manifest = json.loads((plugin / "package.json").read_text())
+    assert manifest["dependencies"] == {"@opencode-ai/plugin": info.version}
+    lock = json.loads((plugin / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/@opencode-ai/plugin"]["version"] == info.version
+    assert os.access(info.prefix / RG_PATH, os.X_OK)
+
+
+def test_nothing_installed_in_an_empty_cache(private_cache: Path) -> None:
+    assert installed("gemini") is None
+    assert installed("opencode", "0.0.1") is None
+
+
+def test_a_fresh_install_replaces_a_stale_leftover(
+    private_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    version = PINS["gemini"][1]
+    stale = private_cache / f"gemini-{version}"
+    stale.mkdir(parents=True)
+    (stale / "half-done").write_text("an install that died before its marker")
+    assert installed("gemini") is None
+    info = ensure("gemini")
+    assert f"installing @google/gemini-cli@{version}" in capsys.readouterr().err
+    assert info.prefix == stale and not (stale / "half-done").exists()
+    assert installed("gemini") == version
+    # Only the install and its lock file are left: the staging directory was renamed into place.
+    assert sorted(p.name for p in private_cache.iterdir()) == [f".gemini-{version}.lock", f"gemini-{version}"]
+
+
+def test_a_failed_install_names_npms_error_and_leaves_nothing(private_cache: Path) -> None:
+    with pytest.raises(HarnessEvalError) as failure:
+        ensure("gemini", "0.0.0-no-such-version")
+    message = str(failure.value)
+    assert message.startswith("npm install @google/gemini-cli@0.0.0-no-such-version failed: ")
+    assert "ETARGET" in message or "No matching version" in message
+    assert "\n" not in message
+    assert [p.name for p in private_cache.iterdir()] == [".gemini-0.0.0-no-such-version.lock"]
+
+
+def test_missing_npm_is_a_clear_error(private_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(private_cache / "no-such-dir"))
+    with pytest.raises(HarnessEvalError, match="npm is not on PATH"):
+        ensure("opencode")
+
+
+def test_an_old_node_is_refused_before_downloading(
+    private_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    old_node = bin_dir / "node"
+    old_node.write_text("#!/bin/sh\necho v18.19.0\n")
+    old_node.chmod(0o755)
+    (bin_dir / "npm").symlink_to(shutil.which("npm") or "npm")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    with pytest.raises(HarnessEvalError, match=r"needs Node.js >= 20, found v18.19.0"):
+        ensure("gemini")
+
+
+def test_unknown_cli() -> None:
+    with pytest.raises(HarnessEvalError, match="unknown CLI 'claude'; known: gemini, opencode"):
+        ensure("claude")
+
+
+def test_npm_error_gist_keeps_the_cause_and_drops_the_boilerplate() -> None:
+    stderr = (
+        "npm error code ETARGET\n"
+        "npm error notarget No matching version found for @google/gemini-cli@9.9.9.\n"
+        "npm error notarget In most cases you or one of your dependencies are requesting\n"
+        "npm error A complete log of this run can be found in: /root/.npm/_logs/x-debug-0.log\n"
+    )
+    assert npm_error_gist(stderr) == (
+        "code ETARGET; notarget No matching version found for @google/gemini-cli@9.9.9.; "
+        "notarget In most cases you or one of your dependencies are requesting"
+    )
+    assert npm_error_gist("") == "npm printed no error message"
+
+
+def test_harness_install_reports_the_pinned_version() -> None:
+    from harness_eval.harnesses.gemini import GeminiHarness
+
+    assert GeminiHarness().install() == install.PINS["gemini"][1]
