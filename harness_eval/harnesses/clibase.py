@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from harness_eval.harnesses.base import Harness, LaunchContext
 from harness_eval.harnesses.install import InstallInfo, ensure
+from harness_eval.models import ToolCall, ToolStatus
 from harness_eval.sandbox import Bind
 
 # The CLI talks to a gateway that accepts anything: a recognisable fake, so a leak of it means nothing.
@@ -78,3 +79,18 @@ def stderr_gist(stderr: str, noise: tuple[str, ...] = ()) -> str:
         if line and not line.startswith(("at ", *noise)):
             return line[:300]
     return ""
+
+
+def tool_call(
+    call_id: Any, name: Any, arguments: Any, result: Any, status: ToolStatus, refusals: tuple[str, ...]
+) -> ToolCall:
+    """A call as a CLI recorded it. A CLI reports a refusal as a failed call; its wording (`refusals`) tells."""
+    if status == ToolStatus.ERROR and str(result).startswith(refusals):
+        status = ToolStatus.REJECTED
+    return ToolCall(
+        id=str(call_id or ""),
+        name=str(name or ""),
+        arguments=arguments if isinstance(arguments, dict) else {},
+        result=None if result is None else str(result),
+        status=status,
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from harness_eval.harnesses.base import Launch, LaunchContext
-from harness_eval.harnesses.clibase import DUMMY_API_KEY, NODE, CliHarness, json_lines, stderr_gist
+from harness_eval.harnesses.clibase import DUMMY_API_KEY, NODE, CliHarness, json_lines, stderr_gist, tool_call
 from harness_eval.models import Message, ToolCall, ToolStatus, Transcript
 
 if TYPE_CHECKING:
@@ -90,10 +90,13 @@ class GeminiHarness(CliHarness):
             if kind == "message":
                 _add_text(transcript, "assistant" if event.get("role") == "assistant" else "user", event)
             elif kind == "tool_use":
-                call = ToolCall(
-                    id=str(event.get("tool_id", "")),
-                    name=str(event.get("tool_name", "")),
-                    arguments=event.get("parameters") or {},
+                call = tool_call(
+                    event.get("tool_id"),
+                    event.get("tool_name"),
+                    event.get("parameters"),
+                    None,
+                    ToolStatus.UNKNOWN,
+                    (),
                 )
                 calls[call.id] = call
                 _open_turn(transcript).tool_calls.append(call)
@@ -191,15 +194,7 @@ def _session_call(call: dict[str, Any]) -> ToolCall:
     status = {"success": ToolStatus.OK, "error": ToolStatus.ERROR, "cancelled": ToolStatus.REJECTED}.get(
         call.get("status", ""), ToolStatus.UNKNOWN
     )
-    if status == ToolStatus.ERROR and str(result).startswith(_REJECTED_MESSAGES):
-        status = ToolStatus.REJECTED
-    return ToolCall(
-        id=str(call.get("id", "")),
-        name=str(call.get("name", "")),
-        arguments=call.get("args") or {},
-        result=None if result is None else str(result),
-        status=status,
-    )
+    return tool_call(call.get("id"), call.get("name"), call.get("args"), result, status, _REJECTED_MESSAGES)
 
 
 def _mtime(path: Path) -> float:

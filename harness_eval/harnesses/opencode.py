@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from harness_eval.harnesses.base import Launch, LaunchContext
-from harness_eval.harnesses.clibase import DUMMY_API_KEY, CliHarness, json_lines
+from harness_eval.harnesses.clibase import DUMMY_API_KEY, CliHarness, json_lines, tool_call
 from harness_eval.harnesses.install import PLUGIN_DIR, RG_PATH
 from harness_eval.models import Message, TokenUsage, ToolCall, ToolStatus, Transcript
 
@@ -66,7 +66,7 @@ class OpenCodeHarness(CliHarness):
     name: ClassVar[str] = "opencode"
     api: ClassVar[Literal["gemini", "openai"]] = "openai"
     cli: ClassVar[str] = "opencode"
-    # The TUI is not driven: `run` is how the study used OpenCode, and its TUI has no reliable idle signal.
+    # Only `run`, as the study used it: driving the TUI reliably has not been worked out (no measured idle signal).
     supports_interactive: ClassVar[bool] = False
 
     def prepare(self, ctx: LaunchContext) -> Launch:
@@ -147,15 +147,7 @@ def _call(part: dict[str, Any]) -> ToolCall:
     state = part.get("state") or {}
     status = _STATUS.get(str(state.get("status")), ToolStatus.UNKNOWN)
     result = state.get("output") if status == ToolStatus.OK else state.get("error")
-    if status == ToolStatus.ERROR and str(result).startswith(_REJECTED_MESSAGES):
-        status = ToolStatus.REJECTED
-    return ToolCall(
-        id=str(part.get("callID", "")),
-        name=str(part.get("tool", "")),
-        arguments=state.get("input") or {},
-        result=None if result is None else str(result),
-        status=status,
-    )
+    return tool_call(part.get("callID"), part.get("tool"), state.get("input"), result, status, _REJECTED_MESSAGES)
 
 
 def _describe_error(error: Any) -> str:
