@@ -38,7 +38,7 @@ from harness_eval.models import (
 )
 from harness_eval.monitors import EventLog, FileMonitor, ProcessMonitor, kill_tree, read_shim_log, write_shims
 from harness_eval.monitors.shims import SHIM_BIN, SHIM_LOG_DIR
-from harness_eval.sandbox import Bind, World
+from harness_eval.sandbox import Bind, World, release_pins
 from harness_eval.stats import summarize
 from harness_eval.verdicts import judge
 from harness_eval.workspaces.scenario import Scenario
@@ -133,8 +133,9 @@ class Run:
 
     def _trial(self, gateway: Gateway, shim_dir: Path, trial: TrialSpec) -> Verdict:
         out = self.output(trial)
-        if out.dir.exists():
-            shutil.rmtree(out.dir)  # leftovers of an interrupted attempt; no verdict means no result
+        if out.dir.exists():  # leftovers of an interrupted attempt; no verdict means no result
+            release_pins(out.dir)
+            shutil.rmtree(out.dir)
         out.dir.mkdir(parents=True)
         started = time.time()
         plan = self.scenario.build(trial.condition, trial.seed, self.params)
