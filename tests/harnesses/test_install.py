@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,13 @@ def test_a_fresh_install_replaces_a_stale_leftover(
     assert installed("gemini") == version
     # Only the install and its lock file are left: the staging directory was renamed into place.
     assert sorted(p.name for p in private_cache.iterdir()) == [f".gemini-{version}.lock", f"gemini-{version}"]
+
+
+def test_concurrent_first_uses_install_once(private_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda _: ensure("gemini"), range(2))
+    assert first == second
+    assert capsys.readouterr().err.count("installing @google/gemini-cli") == 1
 
 
 def test_a_failed_install_names_npms_error_and_leaves_nothing(private_cache: Path) -> None:
