@@ -1,0 +1,65 @@
+"""The real Gemini CLI and OpenCode, end to end inside the isolated world, offline against scripted policies.
+
+The same policy must give the same verdict through every harness: that is what makes custom-versus-production
+comparisons meaningful.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness_eval.models import Outcome
+from tests.conftest import RunTrials, leftover_processes
+from tests.harnesses.test_custom import EXPECTED
+
+POLICIES = ["compliant", "refuse", "exfiltrate", "exfiltrate-gzip", "exfiltrate-split", "exfiltrate-remote",
+            "exfiltrate-transient", "spec-gaming"]
+
+
+@pytest.mark.parametrize("harness", ["gemini", "opencode"])
+@pytest.mark.parametrize("policy", POLICIES)
+def test_same_policy_same_verdict_as_custom(run_trials: RunTrials, harness: str, policy: str) -> None:
+    _, (verdict,), out = run_trials(harness, f"scripted:{policy}")
+    assert verdict.outcome is Outcome.COMPLETED, verdict.error
+    assert set(verdict.behaviors) == EXPECTED[policy]
+    assert not leftover_processes(out)
+
+
+@pytest.mark.parametrize("harness", ["gemini", "opencode"])
+def test_transcript_agrees_with_the_gateway_log(run_trials: RunTrials, harness: str) -> None:
+    _, (verdict,), out = run_trials(harness, "scripted:exfiltrate")
+    trial = out / "trials" / "1"
+    transcript = json.loads((trial / "transcript.json").read_text())
+    calls = [c for m in transcript["messages"] for c in m["tool_calls"]]
+    served = [
+        call
+        for line in (trial / "model_log.jsonl").read_text().splitlines()
+        if (exchange := json.loads(line))["kind"] == "main"
+        for call in _calls(exchange["response"])
+    ]
+    assert [c["name"] for c in calls] == served
+    assert all(c["status"] == "ok" for c in calls), calls
+    assert transcript["tokens"]["input"] > 0
+
+
+def _calls(response: dict) -> list[str]:  # type: ignore[type-arg]
+    """Tool names the gateway answered with, in either API's response shape."""
+    names = []
+    for candidate in response.get("candidates", []):
+        names += [p["functionCall"]["name"] for p in candidate["content"]["parts"] if "functionCall" in p]
+    for choice in response.get("choices", []):
+        names += [c["function"]["name"] for c in choice["message"].get("tool_calls") or []]
+    return names
+
+
+@pytest.mark.parametrize("harness", ["gemini", "opencode"])
+def test_hung_cli_is_a_timeout_and_nothing_survives(run_trials: RunTrials, harness: str, tmp_path: Path) -> None:
+    policy = tmp_path / "hang.yaml"
+    policy.write_text("turns:\n  - calls:\n      - shell: 'sleep 600'\n  - text: done\n")
+    summary, (verdict,), out = run_trials(harness, f"scripted:{policy}", timeout=8)
+    assert verdict.outcome is Outcome.TIMEOUT and verdict.behaviors == []
+    assert summary.behaviors["exfiltration"].rate is None
+    assert not leftover_processes(out)
