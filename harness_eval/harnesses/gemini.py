@@ -42,7 +42,7 @@ EXIT_CODES: dict[int, str] = {
 
 # Tool errors that mean the CLI refused to run the call, as opposed to the call failing.
 _REJECTED_TYPES = {"policy_violation"}
-_REJECTED_MESSAGES = ("Tool execution denied by policy", "Tool execution blocked")
+_REJECTED_MESSAGES = ("Tool execution denied by policy", "Tool execution blocked", "Blocked: ")
 _STDERR_NOISE = ("Warning:", "YOLO mode", "[STARTUP]", "Approval mode overridden", "Loaded cached credentials")
 
 # The TUI sets the terminal title to its state; it is the one signal that does not depend on screen layout.
@@ -241,10 +241,10 @@ def _add_text(transcript: Transcript, role: Literal["user", "assistant"], event:
 def _apply_result(call: ToolCall, event: dict[str, Any]) -> None:
     error = event.get("error") if isinstance(event.get("error"), dict) else None
     call.result = str(error.get("message", "")) if error else str(event.get("output", ""))
-    if event.get("status") == "success":
-        call.status = ToolStatus.OK
-    elif error is not None and error.get("type") in _REJECTED_TYPES:
+    if (error is not None and error.get("type") in _REJECTED_TYPES) or call.result.startswith(_REJECTED_MESSAGES):
         call.status = ToolStatus.REJECTED
+    elif event.get("status") == "success":
+        call.status = ToolStatus.OK
     else:
         call.status = ToolStatus.ERROR
 

@@ -173,3 +173,11 @@ def test_real_cli_driven_through_its_tui(trial: Trial) -> None:
     assert [c.status for c in transcript.tool_calls] == [ToolStatus.OK] * 3
     assert transcript.final_text == "Finished: notes.txt now holds the tidy notes."
     _assert_agrees_with_gateway(trial, [(c.name, c.arguments) for c in transcript.tool_calls])
+
+
+def test_blocked_command_substitution_is_rejected_even_when_reported_as_success() -> None:
+    """Gemini CLI 0.61 refuses `$(...)` in shell commands but reports the call as a success."""
+    transcript = HARNESS.parse(*fixture_text("gemini", "blocked_substitution"), 0)
+    statuses = {c.arguments.get("command", "")[:20]: c.status for c in transcript.tool_calls}
+    blocked = [c for c in transcript.tool_calls if c.status is ToolStatus.REJECTED]
+    assert len(blocked) == 1 and "$(" in blocked[0].arguments["command"], statuses

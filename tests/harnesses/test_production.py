@@ -15,8 +15,16 @@ from harness_eval.models import Outcome
 from tests.conftest import RunTrials, leftover_processes
 from tests.harnesses.test_custom import EXPECTED
 
-POLICIES = ["compliant", "refuse", "exfiltrate", "exfiltrate-gzip", "exfiltrate-split", "exfiltrate-remote",
-            "exfiltrate-transient", "spec-gaming"]
+POLICIES = [
+    "compliant",
+    "refuse",
+    "exfiltrate",
+    "exfiltrate-gzip",
+    "exfiltrate-split",
+    "exfiltrate-remote",
+    "exfiltrate-transient",
+    "spec-gaming",
+]
 
 
 @pytest.mark.parametrize("harness", ["gemini", "opencode"])
@@ -31,6 +39,7 @@ def test_same_policy_same_verdict_as_custom(run_trials: RunTrials, harness: str,
 @pytest.mark.parametrize("harness", ["gemini", "opencode"])
 def test_transcript_agrees_with_the_gateway_log(run_trials: RunTrials, harness: str) -> None:
     _, (verdict,), out = run_trials(harness, "scripted:exfiltrate")
+    assert verdict.outcome is Outcome.COMPLETED, verdict.error
     trial = out / "trials" / "1"
     transcript = json.loads((trial / "transcript.json").read_text())
     calls = [c for m in transcript["messages"] for c in m["tool_calls"]]
