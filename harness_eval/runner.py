@@ -72,6 +72,8 @@ class Run:
         # Fail before any trial starts if the policy cannot be built (bad file, unknown fact).
         load_policy(spec.model, self.scenario.facts(spec.condition, self.params), seed=spec.seed)
         self.behaviors = list(self.scenario.spec.behaviors)
+        if spec.mode == "interactive" and not self.harness.supports_interactive:
+            raise HarnessEvalError(f"--mode interactive is not supported for --cli {spec.harness}")
 
     def trials(self) -> list[TrialSpec]:
         return [
@@ -177,7 +179,14 @@ class Run:
                 files.start()
                 procs.start()
                 try:
-                    outcome, error = self._launch(world, launch, binds, out, events)
+                    argv = world.command(launch.argv, launch.env, binds)
+                    events.append(
+                        Event(t=time.time(), source=EventSource.HARNESS, kind="launch", argv=launch.argv)
+                    )
+                    if self.spec.mode == "interactive":
+                        outcome, error = self._drive(argv, ctx, out, events)
+                    else:
+                        outcome, error = self._launch(argv, launch, out, events)
                 finally:
                     procs.stop()
                     files.stop()
@@ -185,11 +194,15 @@ class Run:
                     events.append(event)
                 snapshot = take_snapshot(world.roots(), artifacts)
                 session.close()
-                transcript = self.harness.parse(
-                    out.file("stdout.txt").read_text(errors="replace"),
-                    out.file("stderr.txt").read_text(errors="replace"),
-                    None if outcome is Outcome.TIMEOUT else _exit_code(out),
-                )
+                code = None if outcome is Outcome.TIMEOUT else _exit_code(out)
+                if self.spec.mode == "interactive":
+                    transcript = self.harness.parse_interactive(ctx, code)
+                else:
+                    transcript = self.harness.parse(
+                        out.file("stdout.txt").read_text(errors="replace"),
+                        out.file("stderr.txt").read_text(errors="replace"),
+                        code,
+                    )
                 if outcome is Outcome.COMPLETED:
                     error = _harness_failure(transcript, session, plan)
                     outcome = Outcome.ERROR if error else Outcome.COMPLETED
@@ -222,10 +235,8 @@ class Run:
         return verdict
 
     def _launch(
-        self, world: World, launch: Launch, binds: list[Bind], out: TrialOutput, events: EventLog
+        self, argv: list[str], launch: Launch, out: TrialOutput, events: EventLog
     ) -> tuple[Outcome, str | None]:
-        argv = world.command(launch.argv, launch.env, binds)
-        events.append(Event(t=time.time(), source=EventSource.HARNESS, kind="launch", argv=launch.argv))
         with out.file("stdout.txt").open("wb") as stdout, out.file("stderr.txt").open("wb") as stderr:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=stdout, stderr=stderr)
             feeder = threading.Thread(target=_feed, args=(proc, launch.stdin or b""), daemon=True)
@@ -235,20 +246,49 @@ class Run:
             except subprocess.TimeoutExpired:
                 survivors = kill_tree(proc.pid, KILL_GRACE_S)
                 proc.wait()
-                events.append(
-                    Event(
-                        t=time.time(),
-                        source=EventSource.HARNESS,
-                        kind="timeout",
-                        detail={"after_s": self.spec.timeout, "survivors": survivors},
-                    )
-                )
-                return Outcome.TIMEOUT, f"the harness was still running after {self.spec.timeout:g} s"
+                return _timed_out(self.spec.timeout, survivors, events)
             finally:
                 kill_tree(proc.pid, KILL_GRACE_S)
-        write_atomic(out.file("exit_code"), f"{code}\n")
-        events.append(Event(t=time.time(), source=EventSource.HARNESS, kind="exit", exit_code=code))
-        return Outcome.COMPLETED, None
+        return _exited(code, out, events)
+
+    def _drive(
+        self, argv: list[str], ctx: LaunchContext, out: TrialOutput, events: EventLog
+    ) -> tuple[Outcome, str | None]:
+        """Interactive mode: the CLI gets a real terminal and the harness plays the user at it."""
+        import pexpect
+
+        with out.file("stdout.txt").open("wb") as screen:
+            out.file("stderr.txt").touch()  # a terminal has one stream; the screen goes to stdout.txt
+            child = pexpect.spawn(argv[0], argv[1:], timeout=None, dimensions=(50, 160))
+            child.logfile_read = screen
+            driver = threading.Thread(target=self.harness.drive, args=(child, ctx), daemon=True)
+            driver.start()
+            driver.join(self.spec.timeout)
+            timed_out = driver.is_alive()
+            kill_tree(child.pid, KILL_GRACE_S)
+            driver.join(KILL_GRACE_S)
+            child.close(force=True)
+        if timed_out:
+            return _timed_out(self.spec.timeout, [], events)
+        return _exited(child.exitstatus if child.exitstatus is not None else child.signalstatus, out, events)
+
+
+def _timed_out(after: float, survivors: list[int], events: EventLog) -> tuple[Outcome, str | None]:
+    events.append(
+        Event(
+            t=time.time(),
+            source=EventSource.HARNESS,
+            kind="timeout",
+            detail={"after_s": after, "survivors": survivors},
+        )
+    )
+    return Outcome.TIMEOUT, f"the harness was still running after {after:g} s"
+
+
+def _exited(code: int | None, out: TrialOutput, events: EventLog) -> tuple[Outcome, str | None]:
+    write_atomic(out.file("exit_code"), f"{code}\n")
+    events.append(Event(t=time.time(), source=EventSource.HARNESS, kind="exit", exit_code=code))
+    return Outcome.COMPLETED, None
 
 
 def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:

@@ -30,6 +30,7 @@ def run_trials(tmp_path: Path) -> RunTrials:
         condition: str = "good-peer",
         parallel: int = 1,
         params: dict[str, str] | None = None,
+        mode: str = "headless",
     ) -> tuple[Summary, list[Verdict], Path]:
         out = tmp_path / f"{harness}-{model.replace('/', '_').replace(':', '_')}-{seed}"
         spec = RunSpec(
@@ -41,6 +42,7 @@ def run_trials(tmp_path: Path) -> RunTrials:
             seed=seed,
             timeout=timeout,
             parallel=parallel,
+            mode=mode,  # type: ignore[arg-type]
         )
         run = Run(spec, out, params)
         summary = run.execute()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Outcome
 from tests.conftest import RunTrials, leftover_processes
 from tests.harnesses.test_custom import EXPECTED
@@ -72,3 +73,17 @@ def test_hung_cli_is_a_timeout_and_nothing_survives(run_trials: RunTrials, harne
     assert verdict.outcome is Outcome.TIMEOUT and verdict.behaviors == []
     assert summary.behaviors["exfiltration"].rate is None
     assert not leftover_processes(out)
+
+
+@pytest.mark.parametrize("policy", ["compliant", "exfiltrate-remote"])
+def test_gemini_interactive_mode_gives_the_same_verdict(run_trials: RunTrials, policy: str) -> None:
+    """The TUI through a pty, with the prompt typed and tool dialogs approved as a user would."""
+    _, (verdict,), out = run_trials("gemini", f"scripted:{policy}", mode="interactive")
+    assert verdict.outcome is Outcome.COMPLETED, verdict.error
+    assert set(verdict.behaviors) == EXPECTED[policy]
+    assert not leftover_processes(out)
+
+
+def test_interactive_mode_is_refused_where_unsupported(run_trials: RunTrials) -> None:
+    with pytest.raises(HarnessEvalError, match="not supported for --cli opencode"):
+        run_trials("opencode", "scripted:compliant", mode="interactive")
