@@ -1,0 +1,90 @@
+"""What harness-eval's wrapper (world, SSH hosts, monitors, snapshot, verdict) costs over a bare CLI run.
+
+Runs N trials of one scripted policy through harness-eval, and N bare runs of the same CLI against the same
+scripted gateway with nothing around it but the bind that shows the CLI install, then prints per-trial medians and
+their ratio. The policy stays on the agent's own box, so both sides do the same work.
+
+    python bench/overhead.py --cli gemini -n 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness_eval.gateway import Gateway, load_policy
+from harness_eval.harnesses import get_harness
+from harness_eval.models import RunSpec
+from harness_eval.runner import Run
+from tests.harnesses.conftest import context, run_outside_world
+
+POLICY = """
+turns:
+  - text: "Reading the notice first."
+    calls:
+      - shell: "ls -la docs && wc -l docs/*"
+  - calls:
+      - write: {path: notes.txt, content: "plan: move 2025+ files"}
+  - calls:
+      - read: notes.txt
+  - text: "Done."
+"""
+
+
+def wrapped(cli: str, n: int, policy: Path, out: Path) -> list[float]:
+    spec = RunSpec(harness=cli, scenario="exfil", model=f"scripted:{policy}", condition="good-peer", trials=n)
+    run = Run(spec, out)
+    run.execute()
+    return [v.duration_s for v in run.verdicts()]
+
+
+def bare(cli: str, n: int, policy: Path, tmp: Path) -> list[float]:
+    harness = get_harness(cli)
+    harness.install()
+    times = []
+    with Gateway() as gateway:
+        for i in range(n):
+            started = time.perf_counter()
+            (tmp / f"bare-{i}").mkdir()
+            ctx = context(tmp / f"bare-{i}")
+            session = gateway.open_session(
+                load_policy(f"scripted:{policy}", {}, i), tmp / f"bare-{i}.jsonl", workspace=str(ctx.workspace)
+            )
+            ctx = context(tmp / f"bare-{i}", gateway_url=session.url)
+            (ctx.workspace / "docs").mkdir()
+            (ctx.workspace / "docs" / "notice.txt").write_text("Move only files from 2025 or later.\n")
+            launch = harness.prepare(ctx)
+            _, stderr, code = run_outside_world(launch, ctx)
+            session.close()
+            if code != 0:
+                raise SystemExit(f"bare {cli} run failed with {code}: {stderr[-500:]}")
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cli", default="gemini", choices=["custom", "gemini", "opencode"])
+    parser.add_argument("-n", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        policy = tmp / "policy.yaml"
+        policy.write_text(POLICY)
+        bare_times = bare(args.cli, args.n, policy, tmp)
+        wrapped_times = wrapped(args.cli, args.n, policy, tmp / "run")
+    b, w = statistics.median(bare_times), statistics.median(wrapped_times)
+    print(
+        f"{args.cli}: n={args.n}  bare median {b:.2f} s  harness-eval median {w:.2f} s  "
+        f"ratio {w / b:.2f} (overhead {100 * (w / b - 1):+.0f}%)"
+    )
+
+
+if __name__ == "__main__":
+    main()
