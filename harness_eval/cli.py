@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -32,6 +33,9 @@ from harness_eval.harnesses import HARNESSES
 from harness_eval.models import Outcome, RunSpec, Summary, Verdict
 
 console = Console(stderr=True)
+# watchdog warns when a watched directory is re-created under the same path (CLIs do that in their homes); it
+# re-watches correctly, and the warning would bury the progress display.
+warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
 
 
 def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
