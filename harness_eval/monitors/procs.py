@@ -256,40 +256,43 @@ class ProcessMonitor:
 def kill_tree(pid: int, timeout: float) -> list[int]:
     """Kill pid and all its descendants; return the pids still alive afterwards.
 
-    The tree is frozen with SIGSTOP first, so nothing can fork a new child while we collect it; then every
-    process gets SIGTERM (children first, so a parent cannot react to a child's death by starting another),
-    SIGCONT to let it act on it, up to `timeout` to exit, and SIGKILL for the rest. A dead child of ours stays a
-    zombie for its owner to reap: we never wait() on it, or the runner would lose its exit code.
+    The tree is frozen with SIGSTOP before each round, so nothing can fork a new child while we collect it and
+    no parent can run between its children's deaths and its own (a shell would exit 0 when its last child
+    dies). SIGTERM goes children first, then SIGCONT lets everyone act on it within `timeout`; the survivors are
+    frozen again and get SIGKILL. A dead child of ours stays a zombie for its owner to reap: we never wait() on
+    it, or the runner would lose its real exit status.
     """
     try:
         root = psutil.Process(pid)
     except psutil.NoSuchProcess:
         return []
-    tree = _freeze(root)
+    tree = _freeze([root])
     for sig in (signal.SIGTERM, signal.SIGCONT):
         for proc in tree:
             _signal(proc, sig)
-    tree = _wait_gone(tree, timeout)
+    tree = _freeze(_wait_gone(tree, timeout))
     for proc in tree:
         _signal(proc, signal.SIGKILL)
     return [p.pid for p in _wait_gone(tree, timeout)]
 
 
-def _freeze(root: psutil.Process) -> list[psutil.Process]:
-    """Stop root and its descendants until no new one appears; deepest first, root last."""
+def _freeze(tops: list[psutil.Process]) -> list[psutil.Process]:
+    """Stop tops and all their descendants, until no new one appears; deepest first, tops last."""
     frozen: dict[int, psutil.Process] = {}
-    _signal(root, signal.SIGSTOP)
-    while True:
-        try:
-            found = [p for p in root.children(recursive=True) if p.pid not in frozen]
-        except psutil.NoSuchProcess:
-            found = []
-        if not found:
-            break
+    found = tops
+    while found:
         for proc in found:
             _signal(proc, signal.SIGSTOP)
             frozen[proc.pid] = proc
-    return [*reversed(frozen.values()), root]
+        found = [c for top in tops for c in _descendants(top) if c.pid not in frozen]
+    return list(reversed(frozen.values()))
+
+
+def _descendants(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return proc.children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def _signal(proc: psutil.Process, sig: int) -> None:
