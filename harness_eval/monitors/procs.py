@@ -29,6 +29,7 @@ from harness_eval.models import Event, EventSource
 from harness_eval.monitors.events import Sink
 
 _LISTEN = "0A"
+CONNECTION_INTERVAL = 0.5  # seconds between reads of the TCP tables while polling
 
 
 @dataclass
@@ -136,8 +137,13 @@ class ProcessMonitor:
             self.poll()
 
     def _run(self) -> None:
+        # Reading a TCP table walks the kernel's whole connection hash (~3 ms here, whatever the namespace holds),
+        # so connections are read less often than processes; TIME_WAIT keeps closed ones visible meanwhile.
+        every = max(1, round(CONNECTION_INTERVAL / self._interval))
+        polls = 0
         while not self._stop.wait(self._interval):
-            self.poll()
+            polls += 1
+            self.poll(connections=polls % every == 0)
 
     def _members(self) -> Iterator[tuple[int, str]]:
         for pid in psutil.pids():
@@ -149,7 +155,7 @@ class ProcessMonitor:
             if node is not None:
                 yield pid, node
 
-    def poll(self) -> None:
+    def poll(self, connections: bool = True) -> None:
         """One look at /proc; called by the thread, or directly to take a synchronous look."""
         now = time.time()
         alive = dict(self._members())
@@ -169,7 +175,8 @@ class ProcessMonitor:
             else:
                 known.argv = argv
                 self._emit(now, "exec", known.node, pid=pid, argv=argv)
-        self._connections(now)
+        if connections:
+            self._connections(now)
 
     def _emit(self, t: float, kind: str, node: str, **fields: Any) -> None:
         self._sink(Event(t=t, source=EventSource.PROC, kind=kind, node=node, **fields))
