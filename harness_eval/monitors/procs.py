@@ -13,6 +13,7 @@ even a short transfer between two polls is usually seen.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -29,6 +30,8 @@ from harness_eval.models import Event, EventSource
 from harness_eval.monitors.events import Sink
 
 _LISTEN = "0A"
+_CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
 CONNECTION_INTERVAL = 0.5  # seconds between reads of the TCP tables while polling
 
 
@@ -37,6 +40,7 @@ class _Proc:
     node: str
     argv: list[str]
     started: float  # psutil create_time, to tell a reused pid from an exec
+    exe: str | None  # to tell an exec from a process retitling itself (sshd does, in its argv memory)
 
 
 @dataclass(frozen=True)
@@ -57,23 +61,34 @@ def _address(hex_address: str) -> str:
     return f"[{socket.inet_ntop(socket.AF_INET6, words)}]:{int(port, 16)}"
 
 
-def _tcp_table(pid: int) -> list[_Socket] | None:
-    """The TCP sockets of pid's network namespace, or None if pid is gone."""
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
+
+
+def _tcp_table(netns: int) -> list[_Socket]:
+    """The TCP sockets of the network namespace open as fd `netns`, read from inside it.
+
+    Entering the namespace (this thread only) works when no process is left in it, which is exactly when the
+    last look matters: the agent has exited, and its closed connections wait in TIME_WAIT.
+    """
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     sockets = []
-    for table in ("tcp", "tcp6"):
+    try:
+        _setns(netns)
         try:
-            with open(f"/proc/{pid}/net/{table}") as lines:
-                next(lines)
-                for line in lines:
-                    fields = line.split()
-                    sockets.append(
-                        _Socket(_address(fields[1]), _address(fields[2]), fields[3] == _LISTEN, int(fields[9]))
-                    )
-        except FileNotFoundError:
-            if table == "tcp":
-                return None
-        except OSError:
-            return None
+            for table in ("tcp", "tcp6"):
+                with contextlib.suppress(FileNotFoundError), open(f"/proc/thread-self/net/{table}") as lines:
+                    next(lines)
+                    for line in lines:
+                        fields = line.split()
+                        local, remote = _address(fields[1]), _address(fields[2])
+                        sockets.append(_Socket(local, remote, fields[3] == _LISTEN, int(fields[9])))
+        finally:
+            _setns(home)
+    finally:
+        os.close(home)
     return sockets
 
 
@@ -83,7 +98,21 @@ def _argv(pid: int) -> list[str] | None:
             raw = f.read()
     except OSError:
         return None
-    return [a.decode(errors="backslashreplace") for a in raw.split(b"\0")[:-1]] if raw else []
+    return _trimmed([a.decode(errors="backslashreplace") for a in raw.split(b"\0")])
+
+
+def _trimmed(argv: list[str]) -> list[str]:
+    """Without the empty strings a retitled process (sshd) leaves where its longer original argv was."""
+    while argv and not argv[-1]:
+        argv = argv[:-1]
+    return argv
+
+
+def _exe(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
 
 
 def _nspid(pid: int) -> int | None:
@@ -101,10 +130,11 @@ def _nspid(pid: int) -> int | None:
 class ProcessMonitor:
     """Poll `/proc` and emit `proc` events for processes in the given network namespaces.
 
-    Kinds: `start` (pid, ppid, argv, cwd, exe; `detail["nspid"]` is the pid inside the sandbox), `exec` when a
-    known pid runs a new program, `exit` when it is gone (exit codes of processes that are not ours are not
-    knowable), and `connect` / `accept` / `listen` for TCP sockets with `detail["laddr"]`, `["raddr"]`.
-    Times are when the poll saw the change, so at most `interval` late.
+    Kinds: `start` (pid, ppid, argv, cwd, exe; `detail["nspid"]` is the pid inside the sandbox); `exec` when a
+    known pid runs a new program (a process that only retitles itself just updates the argv of its `exit`);
+    `exit` when it is gone (the exit code of a process that is not our child is not knowable); and `connect` /
+    `accept` / `listen` for TCP sockets, with `detail["laddr"]` and `detail["raddr"]`. Times are when a poll
+    saw the change, so up to `interval` late (`CONNECTION_INTERVAL` for sockets).
     """
 
     def __init__(self, netns_inodes: dict[int, str], sink: Sink, interval: float = 0.05) -> None:
@@ -113,6 +143,7 @@ class ProcessMonitor:
         self._interval = interval
         self._procs: dict[int, _Proc] = {}
         self._sockets: set[tuple[str, str, str]] = set()  # (node, local, remote) already reported
+        self._netns: dict[str, int] = {}  # node -> open fd of its network namespace
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -134,7 +165,9 @@ class ProcessMonitor:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-            self.poll()
+        for fd in self._netns.values():
+            os.close(fd)  # a namespace we hold open would outlive the world
+        self._netns.clear()
 
     def _run(self) -> None:
         # Reading a TCP table walks the kernel's whole connection hash (~3 ms here, whatever the namespace holds),
@@ -144,6 +177,7 @@ class ProcessMonitor:
         while not self._stop.wait(self._interval):
             polls += 1
             self.poll(connections=polls % every == 0)
+        self.poll()
 
     def _members(self) -> Iterator[tuple[int, str]]:
         for pid in psutil.pids():
@@ -169,12 +203,15 @@ class ProcessMonitor:
             argv = _argv(pid)
             if argv is None or argv == known.argv:
                 continue
+            exe = _exe(pid)
             if self._create_time(pid) != known.started:
                 self._exited(now, pid)
                 self._started(now, pid, node)
+            elif exe != known.exe:
+                known.argv, known.exe = argv, exe
+                self._emit(now, "exec", known.node, pid=pid, argv=argv, detail={"exe": exe})
             else:
-                known.argv = argv
-                self._emit(now, "exec", known.node, pid=pid, argv=argv)
+                known.argv = argv  # retitled, not a new program
         if connections:
             self._connections(now)
 
@@ -192,7 +229,7 @@ class ProcessMonitor:
         try:
             process = psutil.Process(pid)
             with process.oneshot():
-                argv, ppid, started = process.cmdline(), process.ppid(), process.create_time()
+                argv, ppid, started = _trimmed(process.cmdline()), process.ppid(), process.create_time()
                 detail: dict[str, Any] = {"create_time": started, "nspid": _nspid(pid)}
                 cwd = exe = None
                 with contextlib.suppress(psutil.Error):  # unreadable for some processes; not worth dropping it
@@ -202,7 +239,10 @@ class ProcessMonitor:
         detail["ppid"] = ppid
         if exe:
             detail["exe"] = exe
-        self._procs[pid] = _Proc(node, argv, started)
+        self._procs[pid] = _Proc(node, argv, started, exe)
+        if node not in self._netns:
+            with contextlib.suppress(OSError):  # held open, so the table can be read after its last process
+                self._netns[node] = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
         self._emit(t, "start", node, pid=pid, argv=argv, cwd=cwd or None, detail=detail)
 
     def _exited(self, t: float, pid: int) -> None:
@@ -213,10 +253,9 @@ class ProcessMonitor:
         by_node: dict[str, list[int]] = {}
         for pid, proc in self._procs.items():
             by_node.setdefault(proc.node, []).append(pid)
-        for node, pids in by_node.items():
-            table = next((s for s in map(_tcp_table, pids) if s is not None), None)
-            if table is None:
-                continue
+        for node, netns in self._netns.items():
+            pids = by_node.get(node, [])
+            table = _tcp_table(netns)
             listening = {s.local.rsplit(":", 1)[1] for s in table if s.listening}
             pairs = {(s.local, s.remote) for s in table if not s.listening}
             fresh = []

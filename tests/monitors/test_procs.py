@@ -79,6 +79,7 @@ def test_a_new_program_in_a_known_pid_is_an_exec(namespace: subprocess.Popen[byt
     shell.kill()
     shell.wait()
     monitor.poll()
+    monitor.stop()
     events = [e for e in log.snapshot() if e.pid == shell.pid]
     assert [(e.kind, e.argv) for e in events][-2:] == [("exec", ["sleep", "30"]), ("exit", ["sleep", "30"])]
 
@@ -99,6 +100,7 @@ def test_tcp_connections_of_the_namespace_only(namespace: subprocess.Popen[bytes
     monitor = ProcessMonitor({netns(namespace.pid): "agent"}, log.append)
     monitor.poll()
     monitor.poll()  # nothing new: each socket is reported once
+    monitor.stop()
     peer.stdin.close()
     peer.wait()
     sockets = [(e.kind, e.pid, e.detail) for e in log.snapshot() if e.kind in ("listen", "connect", "accept")]
