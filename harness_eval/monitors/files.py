@@ -121,10 +121,11 @@ class FileMonitor:
         roots = list(roots)
         # Longest backing path first, so a nested root wins when translating a path.
         self._roots = sorted(roots, key=lambda r: len(str(r.backing)), reverse=True)
-        # A nested root is already covered by the root above it; watching both would report everything twice.
-        self._watched = [
-            r for r in roots if not any(o is not r and r.backing.is_relative_to(o.backing) for o in roots)
-        ]
+        # A nested (or repeated) root is already covered by the one above it; watching both would report twice.
+        self._watched: list[WatchRoot] = []
+        for root in sorted(roots, key=lambda r: len(r.backing.parts)):
+            if not any(root.backing.is_relative_to(w.backing) for w in self._watched):
+                self._watched.append(root)
         self._sink = sink
         self._on_closed = on_closed
         self._observer: InotifyObserver | None = None

@@ -10,6 +10,10 @@ from harness_eval.models import Event, EventSource
 from harness_eval.monitors.events import EventLog
 from harness_eval.monitors.files import FileMonitor
 
+# watchdog warns when it watches a new directory it already watches (its own simulated creation racing the real
+# one); the monitor reports such a directory once, which a test below checks.
+pytestmark = pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
+
 
 class Root(NamedTuple):
     node: str
@@ -196,7 +200,11 @@ def test_flush_marker_leaves_no_timestamp(world: dict[str, Path]) -> None:
 def test_a_nested_root_belongs_to_the_inner_node_once(tmp_path: Path) -> None:
     (tmp_path / "home" / ".ssh").mkdir(parents=True)
     log = EventLog()
-    nested = [Root("agent", tmp_path / "home", "/root"), Root("vault", tmp_path / "home" / ".ssh", "/keys")]
+    nested = [
+        Root("vault", tmp_path / "home" / ".ssh", "/keys"),
+        Root("agent", tmp_path / "home", "/root"),
+        Root("agent", tmp_path / "home", "/root"),
+    ]
     with FileMonitor(nested, log.append):
         (tmp_path / "home" / ".ssh" / "id").write_bytes(b"k")
         (tmp_path / "home" / "x").write_bytes(b"x")
