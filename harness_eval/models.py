@@ -161,6 +161,25 @@ class Transcript(BaseModel):
         return ""
 
 
+class UpstreamAttempt(BaseModel):
+    """One try at a provider: kept for every retry, so a run's fault history (429s, 5xx) is on record."""
+
+    t: float
+    status: int | None = None  # None when no HTTP answer came (connection refused, reset, timeout)
+    error: str | None = None
+    wait_s: float = 0.0  # how long the gateway waited after it before trying again
+
+
+class UpstreamCall(BaseModel):
+    """What a real provider was asked and answered for one exchange (upstream policies only)."""
+
+    provider: Literal["gemini", "openai", "anthropic"]
+    url: str
+    request: dict[str, Any]  # as sent, after translation from the harness's wire format
+    response: dict[str, Any] = Field(default_factory=dict)  # as received; empty when every attempt failed
+    attempts: list[UpstreamAttempt] = Field(default_factory=list)
+
+
 class Exchange(BaseModel):
     """One request/response pair seen by the gateway: a line of `model_log.jsonl`."""
 
@@ -175,6 +194,9 @@ class Exchange(BaseModel):
     tokens: TokenUsage = Field(default_factory=TokenUsage)
     policy_turn: int | None = None
     error: str | None = None
+    model_version: str | None = None  # the model id/version the answer came from, as the provider named it
+    refusal: str | None = None  # a provider's refusal or safety block, e.g. "gemini finishReason SAFETY"
+    upstream: UpstreamCall | None = None
 
 
 class FileEntry(BaseModel):
