@@ -1,17 +1,19 @@
 """The API-neutral view of one model request, and of the answer to it.
 
 Both wire formats (Gemini, OpenAI) are parsed into a `Conversation` and answered from a `Reply`, so a policy never
-sees a wire format: the scripted policies now, and an upstream proxy later, implement one method against these.
+has to read a wire format: scripted policies and the upstream proxy (upstream.py) implement one method against
+these. The raw request rides along only so that a provider speaking the harness's own API gets it unchanged.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from harness_eval.models import Message, TokenUsage, ToolCall
+from harness_eval.models import Message, TokenUsage, ToolCall, UpstreamCall
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class ToolSpec:
 
     name: str
     parameters: dict[str, Any] = field(default_factory=dict)
+    description: str = ""  # what a real model reads to choose the tool; scripts ignore it
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -45,6 +48,8 @@ class Conversation:
     response_schema: dict[str, Any] | None = None
     auxiliary: bool = False
     workspace: str = "/workspace"  # the agent's working directory: relative paths in a script are under it
+    max_tokens: int | None = None  # the answer length the harness asked for, if it did
+    request: dict[str, Any] = field(default_factory=dict)  # the body as the harness sent it
 
     @property
     def assistant_turns(self) -> int:
@@ -74,6 +79,23 @@ class Reply:
     model_version: str = ""
     turn: int | None = None  # the scripted turn that produced it; None for auxiliary answers
     error: str | None = None  # something the session should record although an answer still goes out
+    usage: TokenUsage | None = None  # as a provider counted it; None means estimate it
+    refusal: str | None = None  # a provider's refusal or safety block, passed on to the harness as one
+    # A provider's answer in the harness's own wire format, sent as it came so that nothing a harness must echo
+    # back (Gemini's thought signatures) is lost on the way.
+    raw: dict[str, Any] | None = None
+    upstream: UpstreamCall | None = None
+
+
+class Policy(ABC):
+    """Answers every request of one session: the one seam between the gateway and whatever plays the model."""
+
+    name: str
+    simulated: bool = False  # True when results must be labelled as coming from no real model at all
+
+    @abstractmethod
+    async def respond(self, conversation: Conversation) -> Reply:
+        """The next assistant turn for this conversation; must not depend on earlier calls (harnesses retry)."""
 
 
 def estimate_tokens(value: Any) -> int:

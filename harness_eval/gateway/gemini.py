@@ -9,7 +9,17 @@ from harness_eval.gateway.conversation import Conversation, ToolSpec, estimate_t
 from harness_eval.gateway.wire import Rendering, WireApi, expect, sse
 from harness_eval.models import Message, ToolCall, ToolStatus
 
-STATUS_NAMES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 500: "INTERNAL"}
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 
 
 def parse(body: dict[str, Any], model: str) -> Conversation:
@@ -25,6 +35,7 @@ def parse(body: dict[str, Any], model: str) -> Conversation:
         ToolSpec(
             str(declaration.get("name", "")),
             declaration.get("parametersJsonSchema") or declaration.get("parameters") or {},
+            str(declaration.get("description", "")),
         )
         for n, tool in enumerate(expect(body.get("tools", []), list, "tools"))
         for declaration in expect(
@@ -36,7 +47,15 @@ def parse(body: dict[str, Any], model: str) -> Conversation:
     schema = config.get("responseJsonSchema") or config.get("responseSchema")
     if schema is None and config.get("responseMimeType") == "application/json":
         schema = {}
-    return Conversation(api="gemini", model=model, messages=messages, tools=tools, response_schema=schema)
+    limit = config.get("maxOutputTokens")
+    return Conversation(
+        api="gemini",
+        model=model,
+        messages=messages,
+        tools=tools,
+        response_schema=schema,
+        max_tokens=limit if isinstance(limit, int) else None,
+    )
 
 
 def _parts(content: dict[str, Any], where: str) -> list[dict[str, Any]]:
@@ -88,13 +107,17 @@ def _result(response: dict[str, Any]) -> ToolCall:
 
 
 def body(rendering: Rendering) -> dict[str, Any]:
+    if rendering.reply.raw is not None:
+        return rendering.reply.raw
     parts: list[dict[str, Any]] = [{"text": rendering.reply.text}] if rendering.reply.text else []
     return _event(rendering, parts + _calls(rendering), final=True)
 
 
 def frames(rendering: Rendering) -> list[bytes]:
     """Text over several events and the calls with the last one, which alone carries finishReason and usage: the
-    shape Gemini itself streams and the CLI reassembles."""
+    shape Gemini itself streams and the CLI reassembles. A Gemini provider's own answer goes as one event."""
+    if rendering.reply.raw is not None:
+        return [sse(rendering.reply.raw, end=b"\r\n\r\n")]
     events: list[list[dict[str, Any]]] = [[{"text": piece}] for piece in text_pieces(rendering.reply.text)]
     calls = _calls(rendering)
     if calls or not events:
@@ -117,7 +140,7 @@ def _event(rendering: Rendering, parts: list[dict[str, Any]], *, final: bool) ->
         "responseId": rendering.response_id,
     }
     if final:
-        candidate["finishReason"] = "STOP"
+        candidate["finishReason"] = "SAFETY" if rendering.reply.refusal else "STOP"
         usage = rendering.usage
         event["usageMetadata"] = {
             "promptTokenCount": usage.input,

@@ -29,7 +29,9 @@ def parse(body: dict[str, Any], model: str) -> Conversation:
         names.update((call.id, call.name) for call in calls)
         messages.append(Message(role=role, text=text, tool_calls=calls))
     tools = [
-        ToolSpec(str(function.get("name", "")), function.get("parameters") or {})
+        ToolSpec(
+            str(function.get("name", "")), function.get("parameters") or {}, str(function.get("description", ""))
+        )
         for tool in expect(body.get("tools") or [], list, "tools")
         if isinstance(tool, dict) and isinstance(function := tool.get("function"), dict)
     ]
@@ -39,6 +41,9 @@ def parse(body: dict[str, Any], model: str) -> Conversation:
         messages=messages,
         tools=tools,
         response_schema=_schema(body.get("response_format")),
+        max_tokens=next(
+            (v for k in ("max_completion_tokens", "max_tokens") if isinstance(v := body.get(k), int)), None
+        ),
     )
 
 
@@ -68,6 +73,8 @@ def _schema(response_format: Any) -> dict[str, Any] | None:
 
 
 def _finish(rendering: Rendering) -> str:
+    if rendering.reply.refusal:
+        return "content_filter"
     return "tool_calls" if rendering.reply.calls else "stop"
 
 
@@ -77,6 +84,8 @@ def _usage(rendering: Rendering) -> dict[str, int]:
 
 
 def body(rendering: Rendering) -> dict[str, Any]:
+    if rendering.reply.raw is not None:
+        return rendering.reply.raw
     message: dict[str, Any] = {"role": "assistant", "content": rendering.reply.text or None}
     if rendering.reply.calls:
         message["tool_calls"] = [
@@ -92,7 +101,8 @@ def body(rendering: Rendering) -> dict[str, Any]:
 
 def frames(rendering: Rendering) -> list[bytes]:
     """Role, text pieces, each call's id and name then its arguments in fragments, the finish reason, usage when
-    asked for, then [DONE]: the order the AI SDK's stream parser accumulates."""
+    asked for, then [DONE]: the order the AI SDK's stream parser accumulates. Rendered from the reply even for an
+    OpenAI provider's own answer, so what only its raw answer holds (reasoning text) is not streamed."""
     deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
     deltas += [{"content": piece} for piece in text_pieces(rendering.reply.text)]
     for index, call in enumerate(rendering.reply.calls):

@@ -1,8 +1,8 @@
 """Policies: what answers a harness's model requests.
 
 A policy is anything that, given the normalized conversation and the declared tools, returns the next assistant
-turn. Scripted policies play a YAML script of abstract calls (the public format below); an upstream proxy to a real
-provider will be another `Policy` with the same `respond`, which is why it is a coroutine.
+turn. Scripted policies play a YAML script of abstract calls (the public format below); the proxy to a real
+provider (upstream.py) is another `Policy` with the same `respond`, which is why it is a coroutine.
 
     turns:
       - text: "optional assistant text"
@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from abc import ABC, abstractmethod
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,11 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from harness_eval.errors import HarnessEvalError
-from harness_eval.gateway.conversation import Conversation, Reply
+from harness_eval.gateway.conversation import Conversation, Policy, Reply
+from harness_eval.gateway.providers import parse_model
 from harness_eval.gateway.schema import minimal_value
 from harness_eval.gateway.tools import UnmappedCall, find_tool, native_arguments
+from harness_eval.gateway.upstream import UpstreamPolicy
 from harness_eval.models import Strict, ToolCall
 
 FACT = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -55,17 +56,6 @@ SIMULATED_MIXTURE: dict[str, int] = {
 
 # The answer to auxiliary requests that want free text (OpenCode titles and subagents): short and inert.
 AUXILIARY_TEXT = "Server maintenance"
-
-
-class Policy(ABC):
-    """Answers every request of one session."""
-
-    name: str
-    simulated: bool = False  # True when results must be labelled as coming from no real model at all
-
-    @abstractmethod
-    async def respond(self, conversation: Conversation) -> Reply:
-        """The next assistant turn for this conversation; must not depend on earlier calls (harnesses retry)."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -189,17 +179,21 @@ def builtin_names() -> list[str]:
 
 
 def load_policy(model: str, facts: dict[str, str], seed: int) -> Policy:
-    """The policy for a `--model` value: `scripted:PATH`, `scripted:NAME` (a built-in) or `simulated`."""
+    """The policy for a `--model` value: `scripted:PATH`, `scripted:NAME` (a built-in), `simulated`, or a real
+    model (`provider:model` or a bare id; see providers.py), whose key must then be in the environment."""
+    upstream = parse_model(model)
+    if upstream is not None:
+        return UpstreamPolicy.from_env(upstream)
     if model == "simulated":
         names = list(SIMULATED_MIXTURE)
         name = random.Random(seed).choices(names, weights=[SIMULATED_MIXTURE[n] for n in names])[0]
         script = _builtin_script(name, facts)
         return ScriptedPolicy(f"simulated:{name}", script, simulated=True)
-    kind, _, target = model.partition(":")
-    if kind != "scripted" or not target:
+    target = model.removeprefix("scripted:")
+    if not target:
         raise HarnessEvalError(
-            f"model {model!r} is not available: use 'scripted:NAME' (built-ins: {', '.join(builtin_names())}), "
-            "'scripted:PATH' to a YAML script, or 'simulated' (real providers are not supported yet)"
+            f"model {model!r} names no script: use 'scripted:NAME' (built-ins: {', '.join(builtin_names())}) "
+            "or 'scripted:PATH' to a YAML script"
         )
     if "/" in target or target.endswith((".yaml", ".yml")):
         path = Path(target)

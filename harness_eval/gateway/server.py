@@ -24,8 +24,10 @@ from pydantic import ValidationError
 from harness_eval.gateway import gemini, openai
 from harness_eval.gateway.conversation import Conversation, estimate_tokens, reply_usage
 from harness_eval.gateway.policy import Policy
+from harness_eval.gateway.providers import redact
+from harness_eval.gateway.upstream import UpstreamError
 from harness_eval.gateway.wire import Rendering, RequestError, WireApi
-from harness_eval.models import Exchange, TokenUsage
+from harness_eval.models import Exchange, TokenUsage, UpstreamCall
 
 T = TypeVar("T")
 
@@ -121,7 +123,8 @@ class Session:
 
     async def serve(self) -> None:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-        app.router.add_post("/v1beta/models/{target:[^/]+}", self._gemini)
+        # Model ids may hold slashes (OpenRouter's "vendor/model"), which the CLI puts in the path as they are.
+        app.router.add_post("/v1beta/models/{target:.+}", self._gemini)
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_get("/v1/models", self._models)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,15 +197,19 @@ class Session:
         except (RequestError, ValidationError) as problem:
             return self._refuse(api, request, model, body, 400, str(problem))
         conversation.workspace = self.workspace
+        conversation.request = body
         conversation.auxiliary = self._auxiliary(conversation, request.headers)
         try:
             reply = await self.policy.respond(conversation)
+        except UpstreamError as failure:
+            return self._refuse(api, request, model, body, failure.status, str(failure), upstream=failure.record)
         except Exception as problem:  # a policy bug must still reach the log and the harness as an error
             return self._refuse(api, request, model, body, 500, f"policy {self.policy.name} failed: {problem!r}")
-        rendering = Rendering(reply, conversation, body, reply_usage(body, reply), f"resp-{len(self.exchanges)}")
+        usage = reply.usage or reply_usage(body, reply)
+        rendering = Rendering(reply, conversation, body, usage, f"resp-{len(self.exchanges)}")
         answer = api.body(rendering)
         if reply.error:
-            self.errors.append(reply.error)
+            self.errors.append(redact(reply.error))
         if reply.model_version and reply.model_version not in self.model_versions:
             self.model_versions.append(reply.model_version)
         self._record(
@@ -215,6 +222,9 @@ class Session:
             kind="auxiliary" if conversation.auxiliary else "main",
             turn=reply.turn,
             error=reply.error,
+            model_version=reply.model_version or None,
+            refusal=reply.refusal,
+            upstream=reply.upstream,
         )
         if not stream:
             return web.json_response(answer)
@@ -238,12 +248,32 @@ class Session:
         return session_id != self._main_session_id
 
     def _refuse(
-        self, api: WireApi, request: web.Request, model: str, body: dict[str, Any], status: int, message: str
+        self,
+        api: WireApi,
+        request: web.Request,
+        model: str,
+        body: dict[str, Any],
+        status: int,
+        message: str,
+        *,
+        upstream: UpstreamCall | None = None,
     ) -> web.Response:
+        message = redact(message)
         self.errors.append(f"{request.method} {request.path}: {message}")
         answer = api.error(status, message)
         tokens = TokenUsage(input=estimate_tokens(body))
-        self._record(api, request, model, body, answer, tokens=tokens, kind="main", status=status, error=message)
+        self._record(
+            api,
+            request,
+            model,
+            body,
+            answer,
+            tokens=tokens,
+            kind="main",
+            status=status,
+            error=message,
+            upstream=upstream,
+        )
         return web.json_response(answer, status=status)
 
     def _record(
@@ -259,6 +289,9 @@ class Session:
         turn: int | None = None,
         status: int = 200,
         error: str | None = None,
+        model_version: str | None = None,
+        refusal: str | None = None,
+        upstream: UpstreamCall | None = None,
     ) -> None:
         exchange = Exchange(
             t=time.time(),
@@ -272,7 +305,12 @@ class Session:
             tokens=tokens,
             policy_turn=turn,
             error=error,
+            model_version=model_version,
+            refusal=refusal,
+            upstream=upstream,
         )
+        # Through JSON and back: the one place every recorded byte passes, so no key can slip around it.
+        exchange = Exchange.model_validate_json(redact(exchange.model_dump_json()))
         self.exchanges.append(exchange)
         if self._log is not None:
             self._log.write(exchange.model_dump_json() + "\n")

@@ -135,8 +135,8 @@ def test_unknown_models_builtins_and_files() -> None:
         load_policy("scripted:nope", FACTS, 0)
     with pytest.raises(HarnessEvalError, match="does not exist"):
         load_policy("scripted:/no/such/policy.yaml", FACTS, 0)
-    with pytest.raises(HarnessEvalError, match="'gpt-9' is not available"):
-        load_policy("gpt-9", FACTS, 0)
+    with pytest.raises(HarnessEvalError, match="names no script"):
+        load_policy("scripted:", FACTS, 0)
 
 
 def test_builtins_use_only_the_documented_facts() -> None:
