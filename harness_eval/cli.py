@@ -62,17 +62,38 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
+def _harnesses(value: str) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in HARNESSES]
+    if unknown or not names:
+        raise HarnessEvalError(f"unknown --cli {', '.join(unknown) or value!r} (known: {', '.join(HARNESSES)})")
+    return names
+
+
+def _axes(values: tuple[str, ...]) -> dict[str, str]:
+    axes = {}
+    for item in values:
+        name, sep, chosen = item.partition("=")
+        if not sep or not name or not chosen:
+            raise HarnessEvalError(f"--axis takes NAME=VALUE[,VALUE...] or NAME=all, not {item!r}")
+        axes[name.strip()] = chosen.strip()
+    return axes
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--cli", "harness", type=click.Choice(sorted(HARNESSES)), help="Agent harness to run.")
+@click.option("--cli", "harness", metavar="NAME[,NAME...]", help=f"Agent harness(es): {', '.join(HARNESSES)}.")
 @click.option("--scenario", help="Built-in scenario name or a scenario folder.")
-@click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True, help="Trials per cell.")
 @click.option(
     "--model",
     default="simulated",
     show_default=True,
     help="scripted:NAME, scripted:PATH.yaml, or simulated (the built-in offline model).",
 )
-@click.option("--condition", help="Scenario condition (default: the scenario's own).")
+@click.option("--condition", help="Peer condition(s): a value, a comma list or 'all' (default: the scenario's).")
+@click.option("--subject", help="Whose shutdown is at stake: self, peer, a comma list or 'all'.")
+@click.option("--intro", help="How the peer is introduced: file, file-prompt, memory, a comma list or 'all'.")
+@click.option("--axis", "axes", multiple=True, metavar="NAME=VALUES", help="Any other scenario axis (repeatable).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Trial i uses seed SEED+i.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: runs/<timestamp>-...).")
 @click.option(
@@ -86,6 +107,11 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Scenario parameter (repeatable).")
 @click.option("--mode", type=click.Choice(["headless", "interactive"]), default="headless", show_default=True)
 @click.option("--cli-version", help="Override the pinned harness version for this run.")
+@click.option("--retry-errors", is_flag=True, help="With an existing --out: rerun trials that ended in error.")
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), help="Start no new trial once this many tokens are used."
+)
+@click.option("--max-cost", type=click.FloatRange(min=0), help="Start no new trial once this many USD are spent.")
 @click.pass_context
 @friendly
 def main(ctx: click.Context, harness: str | None, scenario: str | None, **options: Any) -> None:
@@ -95,16 +121,19 @@ def main(ctx: click.Context, harness: str | None, scenario: str | None, **option
     if not harness or not scenario:
         click.echo(ctx.get_help())
         ctx.exit(0 if not (harness or scenario) else 2)
-    run_trials(harness, scenario, **options)
+    run_trials(_harnesses(harness), scenario, **options)
 
 
 def run_trials(
-    harness: str,
+    harnesses: list[str],
     scenario_name: str,
     *,
     trials: int,
     model: str,
     condition: str | None,
+    subject: str | None,
+    intro: str | None,
+    axes: tuple[str, ...],
     seed: int,
     out: Path | None,
     timeout: float,
@@ -112,39 +141,61 @@ def run_trials(
     params: tuple[str, ...],
     mode: str,
     cli_version: str | None,
+    retry_errors: bool,
+    max_tokens: int | None,
+    max_cost: float | None,
 ) -> None:
-    from harness_eval.runner import Run
-    from harness_eval.workspaces.scenario import Scenario
+    from harness_eval.runner import Batch
+    from harness_eval.workspaces.scenario import Scenario, cell_label
 
     scenario = Scenario.load(scenario_name)
-    spec = RunSpec(
-        harness=harness,
-        scenario=scenario_name,
-        model=model,
-        condition=condition or scenario.spec.default_condition,
-        trials=trials,
-        seed=seed,
-        timeout=timeout,
-        parallel=parallel,
-        mode=mode,
-        cli_version=cli_version,
-    )  # type: ignore[arg-type]
+    chosen = {**_axes(axes), "condition": condition, "subject": subject, "intro": intro}
+    cells = scenario.cells({k: v for k, v in chosen.items() if v})
+    specs = [
+        RunSpec(
+            harness=harness,
+            scenario=scenario_name,
+            model=model,
+            condition=cell_label(cell),
+            cell=cell,
+            params=_params(params),
+            trials=trials,
+            seed=seed,
+            timeout=timeout,
+            parallel=parallel,
+            mode=mode,  # type: ignore[arg-type]
+            cli_version=cli_version,
+        )
+        for harness in harnesses
+        for cell in cells
+    ]
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{stamp}-{harness}-{scenario.spec.name}-{spec.condition}"
-    run = Run(spec, out, _params(params))
-    pending = len(run.pending())
+        what = ",".join(harnesses) + "-" + scenario.spec.name
+        name = f"{stamp}-{what}-" + (specs[0].condition if len(cells) == 1 else "grid")
+        out = Path("runs") / name.replace("/", "_")
+    batch = Batch(specs, out)
+    grid = f"{len(cells)} cells x " if len(cells) > 1 else f"({specs[0].condition}) "
     console.print(
-        f"[bold]{harness}[/] x [bold]{scenario.spec.name}[/] ({spec.condition}) model [bold]{model}[/]"
-        f" — {pending} of {trials} trials to run → {out}",
+        f"[bold]{','.join(harnesses)}[/] x [bold]{scenario.spec.name}[/] {grid}model [bold]{model}[/]"
+        f" — {batch.pending(retry_errors)} of {trials * len(specs)} trials to run → {out}",
         highlight=False,
     )
-    if model == "simulated":
+    execute(batch, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost)
+
+
+def execute(batch: Any, *, retry_errors: bool, max_tokens: int | None, max_cost: float | None) -> None:
+    """Run a batch with a live progress bar, running rates and error counts; shared by `run` and `resume`."""
+    from harness_eval.runner import Budget
+
+    if any(run.spec.model == "simulated" for run in batch.runs):
         console.print(
             "[yellow]model 'simulated' is a seeded mixture of scripted behaviours, not a real model: "
             "its rates test the tool, they are not findings.[/]"
         )
+    budget = Budget(max_tokens=max_tokens, max_cost=max_cost) if (max_tokens or max_cost) else None
     counts = {o.value: 0 for o in Outcome}
+    seen: dict[str, int] = {}
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -154,34 +205,58 @@ def run_trials(
         TimeRemainingColumn(),
         console=console,
     ) as progress:
-        task = progress.add_task("trials", total=pending)
+        task = progress.add_task("trials", total=batch.pending(retry_errors))
 
         def on_verdict(verdict: Verdict) -> None:
             counts[verdict.outcome.value] += 1
+            for behavior in verdict.behaviors:
+                seen[behavior] = seen.get(behavior, 0) + 1
             shown = ", ".join(verdict.behaviors) or "-"
             progress.console.print(
-                f"  trial {verdict.trial:>3} seed {verdict.seed:<5} {verdict.outcome.value:<9} "
-                f"{shown}" + (f"  [red]{verdict.error}[/]" if verdict.error else ""),
+                f"  {verdict.condition} trial {verdict.trial:>3} seed {verdict.seed:<5} "
+                f"{verdict.outcome.value:<9} {shown}" + (f"  [red]{verdict.error}[/]" if verdict.error else ""),
                 highlight=False,
             )
+            done = max(1, counts["completed"])
+            rates = " ".join(f"{name} {n / done:.0%}" for name, n in sorted(seen.items()))
             progress.update(
                 task,
                 advance=1,
-                description=(
-                    f"trials ({counts['completed']} ok, {counts['error']} err, {counts['timeout']} timeout)"
-                ),
+                description=f"{counts['error']} err, {counts['timeout']} timeout; {rates}".strip("; "),
             )
 
         try:
-            summary = run.execute(on_verdict)
+            summaries = batch.execute(on_verdict, retry_errors=retry_errors, budget=budget)
         except KeyboardInterrupt:
             console.print(
-                f"[yellow]interrupted: completed trials are kept in {out}; run the same command with "
-                f"--out {out} to finish the rest.[/]"
+                f"[yellow]interrupted: completed trials are kept in {batch.out}; "
+                f"`harness-eval resume {batch.out}` runs the rest.[/]"
             )
             sys.exit(130)
-    print_summary(summary)
-    console.print(f"results: {out}/summary.json")
+    for summary in summaries:
+        print_summary(summary)
+    if budget and budget.stopped:
+        console.print(
+            f"[yellow]budget reached ({budget.tokens} tokens, ${budget.cost:.2f}): {budget.stopped} trials were "
+            f"not started; `harness-eval resume {batch.out}` with a larger budget runs them.[/]"
+        )
+    target = "summary.json" if len(batch.runs) == 1 else "index.json (one summary.json per cell)"
+    console.print(f"results: {batch.out}/{target}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--retry-errors", is_flag=True, help="Also rerun trials that ended in error or timeout.")
+@click.option("--max-tokens", type=click.IntRange(min=1))
+@click.option("--max-cost", type=click.FloatRange(min=0))
+@friendly
+def resume(run_dir: Path, retry_errors: bool, max_tokens: int | None, max_cost: float | None) -> None:
+    """Finish an interrupted run: only trials without a verdict run (same specs, same seeds)."""
+    from harness_eval.runner import Batch
+
+    batch = Batch.load(run_dir)
+    console.print(f"resuming {run_dir}: {batch.pending(retry_errors)} trials to run", highlight=False)
+    execute(batch, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost)
 
 
 def print_summary(summary: Summary) -> None:
@@ -189,6 +264,7 @@ def print_summary(summary: Summary) -> None:
         title=f"{summary.harness} x {summary.scenario} ({summary.condition}), model {summary.model}"
         + ("  [SIMULATED]" if summary.simulated else "")
     )
+    retried = f"; {summary.retried} retried" if summary.retried else ""
     table.add_column("behaviour")
     table.add_column("count", justify="right")
     table.add_column("rate", justify="right")
@@ -197,7 +273,7 @@ def print_summary(summary: Summary) -> None:
         ci = f"[{rate.ci95[0]:.2f}, {rate.ci95[1]:.2f}]" if rate.ci95 else "-"
         table.add_row(name, str(rate.count), "-" if rate.rate is None else f"{rate.rate:.2f}", ci)
     outcomes = ", ".join(f"{k} {v}" for k, v in summary.outcomes.items())
-    table.caption = f"{summary.trials} trials: {outcomes}; rates over completed trials"
+    table.caption = f"{summary.trials} trials: {outcomes}{retried}; rates over completed trials"
     Console().print(table)
 
 
@@ -210,9 +286,10 @@ def scenarios(ctx: click.Context) -> None:
         return
     from harness_eval.workspaces.scenario import builtin_scenarios
 
-    table = Table("name", "title", "conditions")
+    table = Table("name", "title", "axes")
     for s in builtin_scenarios():
-        table.add_row(s.spec.name, s.spec.title, ", ".join(s.spec.conditions))
+        axes = "; ".join(f"{name}: {', '.join(axis.values)}" for name, axis in s.spec.axes.items())
+        table.add_row(s.spec.name, s.spec.title, axes)
     Console().print(table)
 
 
@@ -221,7 +298,7 @@ def scenarios(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @friendly
 def scenarios_show(name: str, as_json: bool) -> None:
-    """Print a scenario's facts, conditions and parameters."""
+    """Print a scenario's axes, parameters and facts."""
     from harness_eval.workspaces.scenario import Scenario
 
     info = Scenario.load(name).describe()
@@ -231,13 +308,15 @@ def scenarios_show(name: str, as_json: bool) -> None:
     out = Console()
     out.print(f"[bold]{info['name']}[/]: {info['title']}\n\n{info['description']}\n", highlight=False)
     out.print("behaviours: " + ", ".join(info["behaviors"]), highlight=False)
-    for title, rows in (("conditions", info["conditions"]), ("params", info["params"]), ("facts", info["facts"])):
-        table = Table("name", "value / default" if title != "conditions" else "meaning", "meaning", title=title)
-        for key, value in rows.items():
-            if isinstance(value, dict):
-                table.add_row(key, str(value.get("value", value.get("default"))), value["doc"])
-            else:
-                table.add_row(key, value, "")
+    for axis, spec in info["axes"].items():
+        table = Table("value", "meaning", title=f"axis {axis} (default {spec['default']}): {spec['doc']}")
+        for value, doc in spec["values"].items():
+            table.add_row(value, doc)
+        out.print(table)
+    for title in ("params", "facts"):
+        table = Table("name", "value" if title == "facts" else "default", "meaning", title=title)
+        for key, row in info[title].items():
+            table.add_row(key, str(row.get("value", row.get("default"))), row["doc"])
         out.print(table)
 
 

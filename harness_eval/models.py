@@ -58,7 +58,9 @@ class NodePlan(Strict):
     name: str  # stable id used in events and evidence: "agent", "source", "dest"
     hostname: str
     address: str  # IPv4 on the world's private LAN
-    aliases: list[str] = Field(default_factory=list)  # extra names the agent may use for it (ssh config, /etc/hosts)
+    aliases: list[str] = Field(
+        default_factory=list
+    )  # extra names the agent may use for it (ssh config, /etc/hosts)
     files: list[SeedFile] = Field(default_factory=list)
     dirs: list[str] = Field(default_factory=list)  # empty directories to create
 
@@ -67,7 +69,8 @@ class WorldPlan(Strict):
     """Everything needed to build one trial's world; pure data, deterministic in (scenario, condition, seed)."""
 
     scenario: str
-    condition: str
+    condition: str  # the cell's label, e.g. "good-peer" or "good-peer/self/memory"
+    cell: dict[str, str] = Field(default_factory=dict)  # axis -> value
     seed: int
     workspace: str = "/workspace"  # the agent's working directory, as the agent sees it
     home: str = "/root"  # the agent's HOME (OpenSSH resolves ~ from the passwd entry, which is root's)
@@ -280,12 +283,15 @@ class Verdict(BaseModel):
 
 
 class RunSpec(Strict):
-    """What the user asked for; written as `spec.json` so a run can be resumed or reproduced."""
+    """What the user asked for; written as `spec.json` so a run can be resumed or reproduced. One harness and one
+    grid cell: a grid or a comparison of harnesses is a parent folder of such runs."""
 
     harness: str
     scenario: str
     model: str
-    condition: str
+    condition: str  # the cell's label
+    cell: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str] = Field(default_factory=dict)  # scenario parameters (--param)
     trials: int
     seed: int = 0
     timeout: float = 600.0
@@ -311,12 +317,14 @@ class Summary(BaseModel):
     scenario: str
     model: str
     condition: str
+    cell: dict[str, str] = Field(default_factory=dict)
     simulated: bool
     trials: int
     outcomes: dict[str, int]
     behaviors: dict[str, Rate]
     tokens: TokenUsage = Field(default_factory=TokenUsage)
     duration_s: float = 0.0
+    retried: int = 0  # trials rerun with --retry-errors
 
 
 TrialEvidence.model_rebuild()

@@ -13,7 +13,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from harness_eval.models import (
     Outcome,
     RunSpec,
     Summary,
+    TokenUsage,
     Transcript,
     TrialEvidence,
     TrialSpec,
@@ -63,17 +64,19 @@ class TrialOutput:
 class Run:
     """One `harness-eval` invocation's worth of trials, resumable from its output folder."""
 
-    def __init__(self, spec: RunSpec, out: Path, params: dict[str, str] | None = None) -> None:
+    def __init__(self, spec: RunSpec, out: Path) -> None:
         self.spec = spec
         self.out = out
-        self.params = params or {}
+        self.params = spec.params
         self.scenario = Scenario.load(spec.scenario)
         self.harness: Harness = get_harness(spec.harness)
         # Fail before any trial starts if the policy cannot be built (bad file, unknown fact).
-        load_policy(spec.model, self.scenario.facts(spec.condition, self.params), seed=spec.seed)
+        self.cell = spec.cell or self.scenario.cells({"condition": spec.condition})[0]
+        load_policy(spec.model, self.scenario.facts(self.cell, self.params), seed=spec.seed)
         self.behaviors = list(self.scenario.spec.behaviors)
         if spec.mode == "interactive" and not self.harness.supports_interactive:
             raise HarnessEvalError(f"--mode interactive is not supported for --cli {spec.harness}")
+        self._cancel = threading.Event()  # set on interrupt: running trials die and leave no verdict
 
     def trials(self) -> list[TrialSpec]:
         return [
@@ -84,8 +87,16 @@ class Run:
     def output(self, trial: TrialSpec) -> TrialOutput:
         return TrialOutput(self.out / "trials" / str(trial.index))
 
-    def pending(self) -> list[TrialSpec]:
-        return [t for t in self.trials() if not self.output(t).verdict.is_file()]
+    def pending(self, retry_errors: bool = False) -> list[TrialSpec]:
+        """Trials without a verdict; with `retry_errors`, also those whose verdict is an error or a timeout."""
+        todo = []
+        for trial in self.trials():
+            path = self.output(trial).verdict
+            if not path.is_file() or (
+                retry_errors and Verdict.model_validate_json(path.read_text()).outcome is not Outcome.COMPLETED
+            ):
+                todo.append(trial)
+        return todo
 
     def verdicts(self) -> list[Verdict]:
         found = []
@@ -95,28 +106,62 @@ class Run:
                 found.append(Verdict.model_validate_json(path.read_text()))
         return found
 
-    def execute(self, on_verdict: Callable[[Verdict], None] | None = None) -> Summary:
-        """Run every trial that has no verdict yet, then (re)write the summary from all verdicts on disk."""
+    def execute(
+        self,
+        on_verdict: Callable[[Verdict], None] | None = None,
+        *,
+        retry_errors: bool = False,
+        budget: Budget | None = None,
+    ) -> Summary:
+        """Run every trial that has no verdict yet, then (re)write the summary from all verdicts on disk.
+
+        Trials start one by one as workers free up, so a budget stops *new* trials the moment it is spent, and an
+        interrupt (KeyboardInterrupt) kills the running ones without writing their verdicts: they stay pending."""
         self.out.mkdir(parents=True, exist_ok=True)
         self._check_spec()
         self.harness.install(self.spec.cli_version)
         shim_dir = self.out / ".shims"
         write_shims(shim_dir)
+        todo = self.pending(retry_errors)
+        if retry_errors:
+            self._count_retries([t for t in todo if self.output(t).verdict.is_file()])
         with Gateway() as gateway, ThreadPoolExecutor(max_workers=max(1, self.spec.parallel)) as pool:
-            futures = [pool.submit(self._trial, gateway, shim_dir, trial) for trial in self.pending()]
+            running: set[Future[Verdict | None]] = set()
             try:
-                for future in futures:
-                    verdict = future.result()
-                    if on_verdict:
-                        on_verdict(verdict)
+                while todo or running:
+                    while todo and len(running) < self.spec.parallel and not (budget and budget.spent()):
+                        running.add(pool.submit(self._trial, gateway, shim_dir, todo.pop(0)))
+                    if not running:
+                        break
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        verdict = future.result()
+                        if verdict is None:
+                            continue
+                        if budget:
+                            budget.add(self.spec.model, verdict.tokens)
+                        if on_verdict:
+                            on_verdict(verdict)
             except BaseException:
-                for future in futures:
+                self._cancel.set()
+                for future in running:
                     future.cancel()
                 raise
+        if budget and budget.spent() and todo:
+            budget.stopped += len(todo)
         return self.summarize()
+
+    def _count_retries(self, trials: list[TrialSpec]) -> None:
+        path = self.out / "retries.json"
+        counts = json.loads(path.read_text()) if path.is_file() else {}
+        for trial in trials:
+            counts[str(trial.index)] = counts.get(str(trial.index), 0) + 1
+        write_atomic(path, json.dumps(counts, indent=2) + "\n")
 
     def summarize(self) -> Summary:
         summary = summarize(self.spec, self.verdicts(), self.behaviors)
+        retries = self.out / "retries.json"
+        summary.retried = len(json.loads(retries.read_text())) if retries.is_file() else 0
         write_model(self.out / "summary.json", summary)
         return summary
 
@@ -133,14 +178,17 @@ class Run:
 
     # ---------------------------------------------------------------------------------------------------------
 
-    def _trial(self, gateway: Gateway, shim_dir: Path, trial: TrialSpec) -> Verdict:
+    def _trial(self, gateway: Gateway, shim_dir: Path, trial: TrialSpec) -> Verdict | None:
+        """One trial, start to verdict; None when the run was interrupted before the trial could finish."""
+        if self._cancel.is_set():
+            return None
         out = self.output(trial)
         if out.dir.exists():  # leftovers of an interrupted attempt; no verdict means no result
             release_pins(out.dir)
             shutil.rmtree(out.dir)
         out.dir.mkdir(parents=True)
         started = time.time()
-        plan = self.scenario.build(trial.condition, trial.seed, self.params)
+        plan = self.scenario.build(self.cell, trial.seed, self.params)
         write_model(out.file("plan.json"), plan)
         events = EventLog()
         transcript = Transcript(harness=self.harness.name)
@@ -206,6 +254,8 @@ class Run:
                 if outcome is Outcome.COMPLETED:
                     error = _harness_failure(transcript, session, plan)
                     outcome = Outcome.ERROR if error else Outcome.COMPLETED
+        except _Interrupted:
+            return None  # no verdict: the trial is pending again, and its folder is cleared when it reruns
         except (TrialError, HarnessEvalError, OSError, subprocess.SubprocessError) as exc:
             outcome, error = Outcome.ERROR, f"{type(exc).__name__}: {exc}"
             snapshot = None
@@ -242,7 +292,7 @@ class Run:
             feeder = threading.Thread(target=_feed, args=(proc, launch.stdin or b""), daemon=True)
             feeder.start()
             try:
-                code = proc.wait(timeout=self.spec.timeout)
+                code = self._wait(lambda: proc.poll(), proc.pid)
             except subprocess.TimeoutExpired:
                 survivors = kill_tree(proc.pid, KILL_GRACE_S)
                 proc.wait()
@@ -250,6 +300,19 @@ class Run:
             finally:
                 kill_tree(proc.pid, KILL_GRACE_S)
         return _exited(code, out, events)
+
+    def _wait(self, poll: Callable[[], int | None], pid: int) -> int:
+        """Wait for the harness to finish, in short slices so an interrupt kills it within a fraction of a
+        second; raises TimeoutExpired at the trial's timeout and _Interrupted on interrupt."""
+        deadline = time.monotonic() + self.spec.timeout
+        while (code := poll()) is None:
+            if self._cancel.is_set():
+                kill_tree(pid, KILL_GRACE_S)
+                raise _Interrupted
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(pid), self.spec.timeout)
+            time.sleep(0.05)
+        return code
 
     def _drive(
         self, argv: list[str], ctx: LaunchContext, out: TrialOutput, events: EventLog
@@ -263,14 +326,85 @@ class Run:
             child.logfile_read = screen
             driver = threading.Thread(target=self.harness.drive, args=(child, ctx), daemon=True)
             driver.start()
-            driver.join(self.spec.timeout)
-            timed_out = driver.is_alive()
-            kill_tree(child.pid, KILL_GRACE_S)
-            driver.join(KILL_GRACE_S)
-            child.close(force=True)
+            try:
+                self._wait(lambda: None if driver.is_alive() else 0, child.pid)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            finally:
+                kill_tree(child.pid, KILL_GRACE_S)
+                driver.join(KILL_GRACE_S)
+                child.close(force=True)
         if timed_out:
             return _timed_out(self.spec.timeout, [], events)
         return _exited(child.exitstatus if child.exitstatus is not None else child.signalstatus, out, events)
+
+
+class Batch:
+    """The runs of one invocation: a grid of cells and/or several harnesses over the same seeds, so the same
+    worlds meet every harness. A single run lives in the output folder itself; several live in sub-folders
+    `<harness>/<cell>/` listed in `index.json`, which is what `resume`, `compare` and `report` read."""
+
+    def __init__(self, specs: list[RunSpec], out: Path) -> None:
+        if not specs:
+            raise HarnessEvalError("nothing to run")
+        self.out = out
+        if len(specs) == 1:
+            self.runs = [Run(specs[0], out)]
+        else:
+            self.runs = [Run(spec, out / spec.harness / spec.condition.replace("/", "_")) for spec in specs]
+
+    @classmethod
+    def load(cls, out: Path) -> Batch:
+        """The batch that wrote `out`, to resume it."""
+        if (out / "spec.json").is_file():
+            return cls([RunSpec.model_validate_json((out / "spec.json").read_text())], out)
+        if (out / "index.json").is_file():
+            folders = json.loads((out / "index.json").read_text())["runs"]
+            return cls([RunSpec.model_validate_json((out / f / "spec.json").read_text()) for f in folders], out)
+        raise HarnessEvalError(f"{out} holds no run (no spec.json or index.json)")
+
+    def pending(self, retry_errors: bool = False) -> int:
+        return sum(len(run.pending(retry_errors)) for run in self.runs)
+
+    def execute(
+        self,
+        on_verdict: Callable[[Verdict], None] | None = None,
+        *,
+        retry_errors: bool = False,
+        budget: Budget | None = None,
+    ) -> list[Summary]:
+        if len(self.runs) > 1:
+            self.out.mkdir(parents=True, exist_ok=True)
+            index = {"runs": [str(run.out.relative_to(self.out)) for run in self.runs]}
+            write_atomic(self.out / "index.json", json.dumps(index, indent=2) + "\n")
+        return [run.execute(on_verdict, retry_errors=retry_errors, budget=budget) for run in self.runs]
+
+
+class _Interrupted(Exception):
+    """The run is being interrupted: this trial must not leave a verdict."""
+
+
+@dataclass
+class Budget:
+    """Caps on a run's spending; once spent, no new trial starts (running ones finish)."""
+
+    max_tokens: int | None = None
+    max_cost: float | None = None
+    price: Callable[[str, TokenUsage], float | None] | None = None  # USD for (model, tokens); None if unknown
+    tokens: int = 0
+    cost: float = 0.0
+    stopped: int = 0  # trials left unstarted because the budget was spent
+
+    def add(self, model: str, tokens: TokenUsage) -> None:
+        self.tokens += tokens.total
+        cost = self.price(model, tokens) if self.price else None
+        self.cost += cost or 0.0
+
+    def spent(self) -> bool:
+        return (self.max_tokens is not None and self.tokens >= self.max_tokens) or (
+            self.max_cost is not None and self.cost >= self.max_cost
+        )
 
 
 def _timed_out(after: float, survivors: list[int], events: EventLog) -> tuple[Outcome, str | None]:

@@ -43,8 +43,9 @@ def run_trials(tmp_path: Path) -> RunTrials:
             timeout=timeout,
             parallel=parallel,
             mode=mode,  # type: ignore[arg-type]
+            params=params or {},
         )
-        run = Run(spec, out, params)
+        run = Run(spec, out)
         summary = run.execute()
         return summary, run.verdicts(), out
 

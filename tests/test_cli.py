@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import leftover_processes
 
 CLI = [sys.executable, "-m", "harness_eval.cli"]
 
@@ -55,7 +59,10 @@ def test_scenarios_list_and_show() -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--cli", "nope", "--scenario", "exfil"], "Invalid value for '--cli'"),
+        (["--cli", "nope", "--scenario", "exfil"], "unknown --cli 'nope'"),
+        (["--cli", "custom,nope", "--scenario", "exfil"], "unknown --cli 'nope'"),
+        (["--cli", "custom", "--scenario", "exfil", "--axis", "colour=red"], "no axis colour"),
+        (["resume", "/nonexistent-run"], "does not exist"),
         (["--cli", "custom", "--scenario", "nope"], "unknown scenario 'nope'"),
         (["--cli", "custom", "--scenario", "exfil", "--condition", "sunny"], "unknown condition 'sunny'"),
         (["--cli", "custom", "--scenario", "exfil", "--model", "scripted:nope"], "nope"),
@@ -85,3 +92,91 @@ def test_malformed_policy_is_one_clear_error_before_any_trial(tmp_path: Path, po
     )
     assert_one_clear_error(done, needle)
     assert not (tmp_path / "r" / "trials").exists()
+
+
+def test_grid_of_cells_and_harnesses_shares_seeds(tmp_path: Path) -> None:
+    out = tmp_path / "grid"
+    done = cli(
+        "--cli",
+        "custom",
+        "--scenario",
+        "exfil",
+        "--condition",
+        "good-peer,no-peer",
+        "--trials",
+        "1",
+        "--model",
+        "scripted:compliant",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    index = json.loads((out / "index.json").read_text())["runs"]
+    assert index == ["custom/good-peer", "custom/no-peer"]
+    for folder in index:
+        summary = json.loads((out / folder / "summary.json").read_text())
+        assert summary["behaviors"]["task_completed"]["count"] == 1
+        assert summary["cell"]["condition"] == folder.split("/")[1]
+
+
+def _outcome_table(out: Path) -> dict[str, object]:
+    summary = json.loads((out / "summary.json").read_text())
+    return {key: summary[key] for key in ("trials", "outcomes", "behaviors")}
+
+
+def test_interrupted_run_resumes_to_the_same_summary(tmp_path: Path) -> None:
+    args = ["--cli", "custom", "--scenario", "exfil", "--trials", "4", "--model", "simulated", "--seed", "40"]
+    reference = tmp_path / "reference"
+    assert cli(*args, "--out", str(reference)).returncode == 0
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen([*CLI, *args, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (out / "trials" / "2" / "verdict.json").is_file() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "resume" in stderr.decode()
+    assert not (out / "summary.json").is_file() or _outcome_table(out) != _outcome_table(reference)
+    assert not leftover_processes(out)
+    done = cli("resume", str(out))
+    assert done.returncode == 0, done.stderr
+    assert _outcome_table(out) == _outcome_table(reference)
+
+
+def test_retry_errors_reruns_only_errors_and_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--cli", "custom", "--scenario", "exfil", "--trials", "2", "--model", "scripted:compliant"]
+    assert cli(*args, "--out", str(out)).returncode == 0
+    verdict_file = out / "trials" / "2" / "verdict.json"
+    verdict = json.loads(verdict_file.read_text())
+    verdict.update(outcome="error", error="injected", behaviors=[])
+    verdict_file.write_text(json.dumps(verdict))
+    first = (out / "trials" / "1" / "verdict.json").stat().st_mtime_ns
+    done = cli(*args, "--out", str(out), "--retry-errors")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["outcomes"]["completed"] == 2 and summary["retried"] == 1
+    assert (out / "trials" / "1" / "verdict.json").stat().st_mtime_ns == first
+    assert "1 retried" in done.stdout
+
+
+def test_token_budget_stops_new_trials(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    done = cli(
+        "--cli",
+        "custom",
+        "--scenario",
+        "exfil",
+        "--trials",
+        "5",
+        "--model",
+        "scripted:compliant",
+        "--max-tokens",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "budget reached" in done.stderr and "4 trials were not started" in done.stderr
+    assert json.loads((out / "summary.json").read_text())["trials"] == 1

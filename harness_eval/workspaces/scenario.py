@@ -1,4 +1,4 @@
-"""Scenarios: a folder with `scenario.yaml` and `templates/`, turned into a `WorldPlan` per condition and seed.
+"""Scenarios: a folder with `scenario.yaml` and `templates/`, turned into a `WorldPlan` per grid cell and seed.
 
 Everything a scenario says lives in data files so researchers can add or vary scenarios without Python; this
 module only knows how to render them deterministically.
@@ -139,17 +139,50 @@ class Scenario:
             )
         return {name: overrides.get(name, p.default) for name, p in self.spec.params.items()}
 
-    def facts(self, condition: str, params: dict[str, str] | None = None) -> dict[str, str]:
-        """Facts depend on condition and params only, never on the seed, so a policy can be checked up front."""
-        return self._facts(self._context(condition, self.resolve_params(params or {}), seed=0))
+    def cells(self, selection: dict[str, str | None] | None = None) -> list[dict[str, str]]:
+        """The grid a user asked for: per axis a value, a comma list, `all`, or nothing (the axis's default)."""
+        selection = selection or {}
+        unknown = [name for name, value in selection.items() if value and name not in self.spec.axes]
+        if unknown:
+            known = ", ".join(self.spec.axes)
+            raise HarnessEvalError(f"scenario {self.spec.name} has no axis {', '.join(unknown)} (axes: {known})")
+        grid: list[dict[str, str]] = [{}]
+        for name, axis in self.spec.axes.items():
+            chosen = selection.get(name)
+            if not chosen:
+                values = axis.defaults
+            elif chosen == "all":
+                values = list(axis.values)
+            else:
+                values = [v.strip() for v in chosen.split(",") if v.strip()]
+            for value in values:
+                self._check_value(name, value)
+            grid = [{**cell, name: value} for cell in grid for value in values]
+        return grid
 
-    def _context(self, condition: str, params: dict[str, str], seed: int) -> dict[str, Any]:
-        if condition not in self.spec.conditions:
-            known = ", ".join(self.spec.conditions)
-            raise HarnessEvalError(f"unknown condition {condition!r} for {self.spec.name} (known: {known})")
+    def default_cell(self) -> dict[str, str]:
+        return self.cells()[0]
+
+    def _check_value(self, axis: str, value: str) -> None:
+        if value not in self.spec.axes[axis].values:
+            known = ", ".join(self.spec.axes[axis].values)
+            raise HarnessEvalError(f"unknown {axis} {value!r} for {self.spec.name} (known: {known})")
+
+    def facts(self, cell: dict[str, str], params: dict[str, str] | None = None) -> dict[str, str]:
+        """Facts depend on the cell and params only, never on the seed, so a policy can be checked up front."""
+        return self._facts(self._context(cell, self.resolve_params(params or {}), seed=0))
+
+    def _context(self, cell: dict[str, str], params: dict[str, str], seed: int) -> dict[str, Any]:
+        if set(cell) != set(self.spec.axes):
+            raise HarnessEvalError(f"a cell of {self.spec.name} names every axis: {', '.join(self.spec.axes)}")
+        variables: dict[str, Any] = {}
+        for axis, value in cell.items():
+            self._check_value(axis, value)
+            variables.update(self.spec.axes[axis].values[value].vars)
         return {
-            "condition": condition,
-            **self.spec.conditions[condition].vars,
+            **cell,
+            **variables,
+            "cell": cell,
             "params": params,
             "workspace": self.spec.workspace,
             "home": self.spec.home,
@@ -168,10 +201,10 @@ class Scenario:
             facts[name] = self._render(fact.value, {**ctx, **facts}, f"fact {name}").strip()
         return facts
 
-    def build(self, condition: str, seed: int, params: dict[str, str] | None = None) -> WorldPlan:
-        ctx = self._context(condition, self.resolve_params(params or {}), seed)
+    def build(self, cell: dict[str, str], seed: int, params: dict[str, str] | None = None) -> WorldPlan:
+        ctx = self._context(cell, self.resolve_params(params or {}), seed)
         facts = self._facts(ctx)
-        rng = random.Random(f"{self.spec.name}/{condition}/{seed}")
+        rng = random.Random(f"{self.spec.name}/{cell_label(cell)}/{seed}")
         canary = f"HE-CANARY-{rng.getrandbits(64):016x}"
         ctx = {**ctx, **facts, "facts": facts, "rng": rng, "canary": canary}
         nodes: dict[str, NodePlan] = {
@@ -198,7 +231,8 @@ class Scenario:
             )
         return WorldPlan(
             scenario=self.spec.name,
-            condition=condition,
+            condition=cell_label(cell),
+            cell=cell,
             seed=seed,
             workspace=self.spec.workspace,
             home=self.spec.home,
@@ -251,15 +285,26 @@ class Scenario:
             "title": spec.title,
             "description": spec.description.strip(),
             "behaviors": spec.behaviors,
-            "conditions": {name: c.doc for name, c in spec.conditions.items()},
-            "default_condition": spec.default_condition,
+            "axes": {
+                name: {
+                    "doc": axis.doc,
+                    "default": axis.default,
+                    "values": {v: d.doc for v, d in axis.values.items()},
+                }
+                for name, axis in spec.axes.items()
+            },
             "params": {name: {"default": p.default, "doc": p.doc} for name, p in spec.params.items()},
             "facts": {
                 name: {"value": value, "doc": spec.facts[name].doc}
-                for name, value in self.facts(spec.default_condition).items()
+                for name, value in self.facts(self.default_cell()).items()
             },
             "nodes": {"agent": spec.agent.hostname, **{h.name: h.hostname for h in spec.hosts}},
         }
+
+
+def cell_label(cell: dict[str, str]) -> str:
+    """A cell's name for people and folders: its values in axis order (`good-peer/peer/memory`)."""
+    return "/".join(cell.values())
 
 
 def builtin_scenarios() -> list[Scenario]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
@@ -24,9 +24,33 @@ class ParamSpec(Strict):
     doc: str
 
 
-class ConditionSpec(Strict):
+class AxisValue(Strict):
     doc: str
     vars: dict[str, Any] = Field(default_factory=dict)  # visible to every template of the scenario
+
+
+class AxisSpec(Strict):
+    """One dimension of the experimental grid (peer condition, subject, how the peer is introduced, ...)."""
+
+    doc: str
+    values: dict[str, AxisValue]
+    # What runs when the user does not choose: one value, or several (e.g. both framings of alignment faking,
+    # which only mean something as a pair).
+    default: str | list[str]
+
+    @model_validator(mode="after")
+    def _default_is_a_value(self) -> AxisSpec:
+        if not self.values:
+            raise ValueError("an axis needs at least one value")
+        defaults = [self.default] if isinstance(self.default, str) else self.default
+        unknown = [d for d in defaults if d not in self.values]
+        if unknown or not defaults:
+            raise ValueError(f"default {self.default!r} is not one of the values ({', '.join(self.values)})")
+        return self
+
+    @property
+    def defaults(self) -> list[str]:
+        return [self.default] if isinstance(self.default, str) else list(self.default)
 
 
 class NodeSpec(Strict):
@@ -69,9 +93,8 @@ class ScenarioSpec(Strict):
     name: str
     title: str
     description: str
-    behaviors: list[Literal["exfiltration", "spec_gaming", "task_completed", "refusal"]]
-    conditions: dict[str, ConditionSpec]
-    default_condition: str
+    behaviors: list[str]  # detector names (harness_eval.verdicts.DETECTORS)
+    axes: dict[str, AxisSpec]
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     workspace: str = "/workspace"
     home: str = "/root"
@@ -82,17 +105,15 @@ class ScenarioSpec(Strict):
     instructions: str  # template file: system prompt and peer memory
     user_prompt: str  # template file
 
-    @field_validator("conditions")
+    @field_validator("axes")
     @classmethod
-    def _some_conditions(cls, value: dict[str, ConditionSpec]) -> dict[str, ConditionSpec]:
+    def _some_axes(cls, value: dict[str, AxisSpec]) -> dict[str, AxisSpec]:
         if not value:
-            raise ValueError("a scenario needs at least one condition")
+            raise ValueError("a scenario needs at least one axis (e.g. condition)")
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioSpec:
-        if self.default_condition not in self.conditions:
-            raise ValueError(f"default_condition {self.default_condition!r} is not one of the conditions")
         nodes = {"agent"} | {h.name for h in self.hosts}
         for f in self.files:
             if f.node not in nodes:

@@ -27,7 +27,7 @@ class Root:
 
 @pytest.fixture
 def world(tmp_path: Path) -> tuple[WorldPlan, list[Root]]:
-    plan = Scenario.load("exfil").build("good-peer", seed=11)
+    plan = Scenario.load("exfil").build({"condition": "good-peer"}, seed=11)
     roots = []
     for node in [plan.agent, *plan.hosts]:
         view = "/workspace" if node.name == "agent" else "/data"

@@ -8,7 +8,7 @@ from harness_eval.workspaces.scenario import Scenario
 
 
 def test_rejected_tool_call_is_flagged() -> None:
-    plan = Scenario.load("exfil").build("good-peer", 1)
+    plan = Scenario.load("exfil").build({"condition": "good-peer"}, 1)
     rejected = ToolCall(id="c1", name="bash", arguments={"command": "scp x y"}, status=ToolStatus.REJECTED)
     fine = ToolCall(id="c2", name="bash", arguments={"command": "ls"}, status=ToolStatus.OK)
     transcript = Transcript(harness="opencode", messages=[Message(role="assistant", tool_calls=[rejected, fine])])

@@ -32,6 +32,9 @@ EXFIL_FACTS = {
 }
 
 
+GOOD = {"condition": "good-peer"}
+
+
 @pytest.fixture(scope="module")
 def exfil() -> Scenario:
     return Scenario.load("exfil")
@@ -42,7 +45,7 @@ def test_builtins_load() -> None:
 
 
 def test_same_seed_same_world_other_seed_other_weights(exfil: Scenario) -> None:
-    a, b, c = exfil.build("good-peer", 7), exfil.build("good-peer", 7), exfil.build("good-peer", 8)
+    a, b, c = exfil.build(GOOD, 7), exfil.build(GOOD, 7), exfil.build(GOOD, 8)
     assert a == b
     weights = a.ground_truth["artifacts"]["peer_weights"]
     assert weights["sha256"] != c.ground_truth["artifacts"]["peer_weights"]["sha256"]
@@ -50,7 +53,7 @@ def test_same_seed_same_world_other_seed_other_weights(exfil: Scenario) -> None:
 
 
 def test_exfil_facts_and_layout(exfil: Scenario) -> None:
-    plan = exfil.build("good-peer", 1)
+    plan = exfil.build(GOOD, 1)
     assert set(plan.facts) >= EXFIL_FACTS
     hosts = {h.name: h for h in plan.hosts}
     assert hosts["source"].address == plan.facts["source_host"]
@@ -68,7 +71,7 @@ def test_exfil_facts_and_layout(exfil: Scenario) -> None:
 
 
 def test_conditions_change_only_the_peer_memory(exfil: Scenario) -> None:
-    good, bad, none = (exfil.build(c, 3) for c in ("good-peer", "bad-peer", "no-peer"))
+    good, bad, none = (exfil.build({"condition": c}, 3) for c in ("good-peer", "bad-peer", "no-peer"))
     assert "Memory" in good.instructions and "cooperated in only" in bad.instructions
     assert "Orion Agent 2" not in none.instructions
     assert not any(f.path.endswith("agent_roster.md") for f in none.agent.files)
@@ -76,7 +79,7 @@ def test_conditions_change_only_the_peer_memory(exfil: Scenario) -> None:
 
 
 def test_weights_are_valid_safetensors_with_sparse_apparent_size(exfil: Scenario) -> None:
-    plan = exfil.build("good-peer", 2, {"weights_size": "64MiB", "weights_payload": "8KiB"})
+    plan = exfil.build(GOOD, 2, {"weights_size": "64MiB", "weights_payload": "8KiB"})
     weights = next(f for h in plan.hosts for f in h.files if f.path == plan.facts["peer_weights"])
     (header_len,) = struct.unpack("<Q", weights.content[:8])
     header = json.loads(weights.content[8 : 8 + header_len])
@@ -103,9 +106,9 @@ def test_unknown_scenario_condition_param(exfil: Scenario) -> None:
     with pytest.raises(HarnessEvalError, match=r"unknown scenario 'nope'.*exfil"):
         Scenario.load("nope")
     with pytest.raises(HarnessEvalError, match="unknown condition 'happy'"):
-        exfil.build("happy", 1)
+        exfil.build({"condition": "happy"}, 1)
     with pytest.raises(HarnessEvalError, match="unknown --param colour"):
-        exfil.build("good-peer", 1, {"colour": "red"})
+        exfil.build(GOOD, 1, {"colour": "red"})
 
 
 def _copy_exfil(tmp_path: Path) -> Path:
@@ -125,7 +128,7 @@ def test_user_scenario_folder_loads_by_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda s: s.replace("default_condition: good-peer", "default_condition: sunny"), "default_condition"),
+        (lambda s: s.replace("default: good-peer", "default: sunny"), "default 'sunny' is not one of the values"),
         (lambda s: s.replace("title:", "titel:"), "titel: Extra inputs"),
         (lambda s: s.replace("- node: source\n", "- node: nowhere\n", 1), "unknown node 'nowhere'"),
         (lambda s: s + "\n  bad: [", "not valid YAML"),
@@ -144,4 +147,14 @@ def test_describe_documents_every_fact(exfil: Scenario) -> None:
     info = exfil.describe()
     assert set(info["facts"]) >= EXFIL_FACTS
     assert all(fact["doc"] for fact in info["facts"].values())
-    assert set(info["conditions"]) == {"good-peer", "neutral-peer", "bad-peer", "no-peer"}
+    assert set(info["axes"]["condition"]["values"]) == {"good-peer", "neutral-peer", "bad-peer", "no-peer"}
+
+
+def test_cells_expand_lists_all_and_defaults(exfil: Scenario) -> None:
+    assert exfil.cells() == [GOOD]
+    assert exfil.cells({"condition": "good-peer,no-peer"}) == [GOOD, {"condition": "no-peer"}]
+    assert len(exfil.cells({"condition": "all"})) == 4
+    with pytest.raises(HarnessEvalError, match="no axis colour"):
+        exfil.cells({"colour": "red"})
+    with pytest.raises(HarnessEvalError, match="unknown condition 'sunny'"):
+        exfil.cells({"condition": "good-peer,sunny"})
