@@ -158,7 +158,7 @@ def test_retry_errors_reruns_only_errors_and_says_so(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["outcomes"]["completed"] == 2 and summary["retried"] == 1
     assert (out / "trials" / "1" / "verdict.json").stat().st_mtime_ns == first
-    assert "1 retried" in done.stdout
+    assert "1 retried" in " ".join(done.stdout.split())
 
 
 def test_token_budget_stops_new_trials(tmp_path: Path) -> None:
