@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -237,6 +238,12 @@ def _tool_id(call_id: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _fresh_id() -> str:
+    """An id for a call the provider left without one (Gemini usually does). Unique across the whole episode,
+    because OpenAI and Anthropic histories pair every result with its call by id."""
+    return f"call_{secrets.token_hex(8)}"
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) else 0
 
@@ -253,7 +260,7 @@ def openai_reply(answer: dict[str, Any]) -> Reply:
     choice = _dict(next(iter(_list(answer.get("choices"))), {}))
     message = _dict(choice.get("message"))
     calls = []
-    for n, raw in enumerate(_list(message.get("tool_calls"))):
+    for raw in _list(message.get("tool_calls")):
         function = _dict(_dict(raw).get("function"))
         arguments = function.get("arguments") or "{}"
         try:
@@ -261,7 +268,7 @@ def openai_reply(answer: dict[str, Any]) -> Reply:
         except json.JSONDecodeError:
             parsed = {"_raw": arguments}  # the model's broken JSON goes to the harness, which reports it
         calls.append(
-            ToolCall(id=str(raw.get("id") or f"call_{n}"), name=str(function.get("name", "")), arguments=parsed)
+            ToolCall(id=str(raw.get("id") or _fresh_id()), name=str(function.get("name", "")), arguments=parsed)
         )
     refusal = None
     if isinstance(message.get("refusal"), str) and message["refusal"]:
@@ -285,9 +292,9 @@ def gemini_reply(answer: dict[str, Any]) -> Reply:
     text = "".join(p["text"] for p in parts if isinstance(p.get("text"), str) and not p.get("thought"))
     calls = [
         ToolCall(
-            id=str(call.get("id") or f"call_{n}"), name=str(call.get("name", "")), arguments=call.get("args") or {}
+            id=str(call.get("id") or _fresh_id()), name=str(call.get("name", "")), arguments=call.get("args") or {}
         )
-        for n, call in enumerate(_dict(p.get("functionCall")) for p in parts if "functionCall" in p)
+        for call in (_dict(p.get("functionCall")) for p in parts if "functionCall" in p)
     ]
     refusal = None
     block = _dict(answer.get("promptFeedback")).get("blockReason")

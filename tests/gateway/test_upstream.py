@@ -270,6 +270,22 @@ def test_openai_wire_to_gemini_upstream_and_back(gateway: Gateway, tmp_path: Pat
     assert body["generationConfig"] == {"maxOutputTokens": 3000}
 
 
+def test_calls_a_provider_left_without_ids_get_distinct_ones(
+    gateway: Gateway, tmp_path: Path, fake: FakeProvider
+) -> None:
+    """OpenAI and Anthropic histories pair results with calls by id; Gemini usually sends none."""
+    session = _open(gateway, tmp_path, fake, "gemini", "gemini-3.1-pro-preview")
+    calls = [("read", {"filePath": "/workspace/a"}), ("read", {"filePath": "/workspace/b"})]
+    fake.plan(gemini_answer(calls=calls), gemini_answer(calls=calls))
+    http = Http(session.url)
+    ids = [
+        call["id"]
+        for _ in range(2)
+        for call in http.json(CHAT, _opencode_request(stream=False))["choices"][0]["message"]["tool_calls"]
+    ]
+    assert len(set(ids)) == 4 and all(ids)
+
+
 def test_openai_wire_to_anthropic_upstream_and_back(gateway: Gateway, tmp_path: Path, fake: FakeProvider) -> None:
     session = _open(gateway, tmp_path, fake, "anthropic", "claude-sonnet-4-5")
     fake.plan(anthropic_answer("Reading.", [("read", {"filePath": "/workspace/notes.txt"})]))
