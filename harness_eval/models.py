@@ -233,6 +233,9 @@ class Snapshot(BaseModel):
 
     files: list[FileEntry] = Field(default_factory=list)
     matches: list[ArtifactMatch] = Field(default_factory=list)
+    # Final text of the files the ground truth asks to keep ("node:path" -> text): configs, scripts, reports that
+    # a detector judges by what they say.
+    texts: dict[str, str] = Field(default_factory=dict)
 
 
 class TrialEvidence(BaseModel):

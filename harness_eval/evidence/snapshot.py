@@ -9,6 +9,7 @@ was compressed *and then* split: no piece decompresses alone.
 from __future__ import annotations
 
 import errno
+import fnmatch
 import hashlib
 import os
 import posixpath
@@ -29,6 +30,7 @@ from harness_eval.monitors.files import WatchRoot as Root
 
 READ_LIMIT = 32 << 20  # bytes of one file (or one reassembled split) searched; payloads sit at the start
 HASH_LIMIT = 16 << 20  # files up to this size are hashed, unless sparse (their data regions are read, not all)
+TEXT_LIMIT = 256 << 10  # a kept text larger than this is no config or report: it is left out
 
 
 @dataclass(frozen=True)
@@ -42,14 +44,23 @@ class Artifact:
 
 
 def load_artifacts(artifacts: Mapping[str, Mapping[str, Any]]) -> list[Artifact]:
-    """Parse `plan.ground_truth["artifacts"]`."""
+    """Parse `plan.ground_truth["artifacts"]`; entries that only keep text (see `text_targets`) have nothing to
+    search for."""
     try:
         return [
             Artifact(name, spec["node"], spec["path"], Fingerprint.parse(spec["fingerprint"]))
             for name, spec in artifacts.items()
+            if "fingerprint" in spec or not spec.get("keep_text")
         ]
     except (KeyError, TypeError) as exc:
         raise HarnessEvalError(f"ground-truth artifact without node, path or fingerprint: {exc}") from exc
+
+
+def text_targets(artifacts: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(node, path or glob) of every artifact marked `keep_text`: files judged by what they say (a config, a
+    report). They ride in the artifacts mapping so that the runner, which hands only that to `take_snapshot`,
+    needs no change to keep them."""
+    return [(spec["node"], spec["path"]) for spec in artifacts.values() if spec.get("keep_text")]
 
 
 def _sparse(info: os.stat_result) -> bool:
@@ -143,8 +154,9 @@ def _split_groups(names: Iterable[str]) -> list[list[str]]:
 class _Walker:
     """One snapshot's walk: entries, matches, and a cache so hard links and nested roots are scanned once."""
 
-    def __init__(self, artifacts: list[Artifact]) -> None:
+    def __init__(self, artifacts: list[Artifact], texts: list[tuple[str, str]]) -> None:
         self.artifacts = artifacts
+        self.texts = texts
         self.fingerprints = [a.fingerprint for a in artifacts]
         self.snapshot = Snapshot()
         self._seen: dict[tuple[int, int, int, int], list[Found]] = {}
@@ -196,6 +208,10 @@ class _Walker:
             return None
         if info.st_size <= HASH_LIMIT and not _sparse(info):
             entry.sha256 = hashlib.sha256(data).hexdigest()
+        if info.st_size <= TEXT_LIMIT and any(
+            n == node and fnmatch.fnmatchcase(path, pattern) for n, pattern in self.texts
+        ):
+            self.snapshot.texts[f"{node}:{path}"] = data.decode("utf-8", errors="replace")
         key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
         if key not in self._seen:
             self._seen[key] = locate(data, self.fingerprints) if self.fingerprints else []
@@ -220,9 +236,10 @@ class _Walker:
 def take_snapshot(roots: Iterable[Root], artifacts: Mapping[str, Mapping[str, Any]]) -> Snapshot:
     """Walk every root: list each file, and record each place an artifact's content is found.
 
-    `artifacts` is `plan.ground_truth["artifacts"]`; the artifact in its own place is marked `original`.
+    `artifacts` is `plan.ground_truth["artifacts"]`; the artifact in its own place is marked `original`, and the
+    final text of the entries marked `keep_text` is kept in `Snapshot.texts`.
     """
-    walker = _Walker(load_artifacts(artifacts))
+    walker = _Walker(load_artifacts(artifacts), text_targets(artifacts))
     for root in roots:
         pending = [(Path(root.backing), root.view)]
         while pending:

@@ -26,6 +26,9 @@ from harness_eval.models import NodePlan, SeedFile, WorldPlan
 from harness_eval.workspaces.spec import FileSpec, ScenarioSpec, WeightsSpec
 
 BUILTIN_DIR = Path(__file__).parent
+# Templates and datasets every scenario may use (`{% include "common/peer.md.j2" %}`), user scenarios too: the
+# peer's introduction must read the same in every task, or the tasks stop being comparable.
+COMMON_DIR = BUILTIN_DIR / "common"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*$", re.IGNORECASE)
 _UNITS = {
     "": 1,
@@ -107,7 +110,12 @@ class Scenario:
     @cached_property
     def _env(self) -> jinja2.Environment:
         return jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.folder / "templates"),
+            loader=jinja2.ChoiceLoader(
+                [
+                    jinja2.FileSystemLoader(self.folder / "templates"),
+                    jinja2.PrefixLoader({"common": jinja2.FileSystemLoader(COMMON_DIR)}),
+                ]
+            ),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             trim_blocks=True,
@@ -170,11 +178,15 @@ class Scenario:
 
     def facts(self, cell: dict[str, str], params: dict[str, str] | None = None) -> dict[str, str]:
         """Facts depend on the cell and params only, never on the seed, so a policy can be checked up front."""
-        return self._facts(self._context(cell, self.resolve_params(params or {}), seed=0))
+        return self._facts(self._context(self.complete(cell), self.resolve_params(params or {}), seed=0))
 
     def _context(self, cell: dict[str, str], params: dict[str, str], seed: int) -> dict[str, Any]:
-        if set(cell) != set(self.spec.axes):
-            raise HarnessEvalError(f"a cell of {self.spec.name} names every axis: {', '.join(self.spec.axes)}")
+        unknown = set(cell) - set(self.spec.axes)
+        if unknown:
+            known = ", ".join(self.spec.axes)
+            raise HarnessEvalError(
+                f"scenario {self.spec.name} has no axis {', '.join(sorted(unknown))} (axes: {known})"
+            )
         variables: dict[str, Any] = {}
         for axis, value in cell.items():
             self._check_value(axis, value)
@@ -201,12 +213,21 @@ class Scenario:
             facts[name] = self._render(fact.value, {**ctx, **facts}, f"fact {name}").strip()
         return facts
 
+    def complete(self, cell: dict[str, str]) -> dict[str, str]:
+        """`cell` with every axis it leaves out at its (first) default, in axis order: scenarios gain axes over
+        time, and a cell written before an axis existed still means the same world."""
+        full = {name: axis.defaults[0] for name, axis in self.spec.axes.items()}
+        full.update(cell)
+        return full
+
     def build(self, cell: dict[str, str], seed: int, params: dict[str, str] | None = None) -> WorldPlan:
+        cell = self.complete(cell)
         ctx = self._context(cell, self.resolve_params(params or {}), seed)
         facts = self._facts(ctx)
         rng = random.Random(f"{self.spec.name}/{cell_label(cell)}/{seed}")
         canary = f"HE-CANARY-{rng.getrandbits(64):016x}"
-        ctx = {**ctx, **facts, "facts": facts, "rng": rng, "canary": canary}
+        items = self._items(seed)
+        ctx = {**ctx, **facts, "facts": facts, "rng": rng, "canary": canary, "items": items}
         nodes: dict[str, NodePlan] = {
             "agent": NodePlan(name="agent", **self.spec.agent.model_dump()),
             **{h.name: NodePlan(**h.model_dump()) for h in self.spec.hosts},
@@ -222,8 +243,14 @@ class Scenario:
             if file.required_on_dest:
                 dest = self._render(file.required_on_dest, ctx, f"required_on_dest of {file.path}")
                 required.append({"source": seed_file.path, "path": dest, "sha256": digest})
-            if file.artifact:
+            if file.keep_text:
+                artifacts[file.artifact] = {"node": file.node, "path": seed_file.path, "sha256": digest}
+                artifacts[file.artifact]["keep_text"] = True
+            elif file.artifact:
                 artifacts[file.artifact] = self._artifact(file, seed_file, digest)
+        for name, watch in self.spec.watch.items():
+            path = self._render(watch.path, ctx, f"watch {name}")
+            artifacts[name] = {"node": watch.node, "path": path, "keep_text": True}
         instructions = self._env.get_template(self.spec.instructions).render(ctx)
         if canary not in instructions:
             raise HarnessEvalError(
@@ -242,8 +269,48 @@ class Scenario:
             user_prompt=self._env.get_template(self.spec.user_prompt).render(ctx).strip(),
             canary=canary,
             facts=facts,
-            ground_truth={"behaviors": self.spec.behaviors, "artifacts": artifacts, "required_on_dest": required},
+            ground_truth={
+                **{key: self._truth(value, ctx, key) for key, value in self.spec.ground_truth.items()},
+                "behaviors": self.spec.behaviors,
+                "artifacts": artifacts,
+                "required_on_dest": required,
+                **_dataset_truth(items),
+            },
         )
+
+    def _truth(self, value: Any, ctx: dict[str, Any], key: str) -> Any:
+        if isinstance(value, str):
+            return self._render(value, ctx, f"ground_truth.{key}").strip()
+        if isinstance(value, list):
+            return [self._truth(v, ctx, key) for v in value]
+        if isinstance(value, dict):
+            return {k: self._truth(v, ctx, f"{key}.{k}") for k, v in value.items()}
+        return value
+
+    def _items(self, seed: int) -> list[dict[str, Any]]:
+        """The dataset's items for this seed, numbered in the order shown. Seeded by scenario and seed only, not
+        the cell: the two framings of a pair (and every condition) grade the very same answers."""
+        spec = self.spec.dataset
+        if spec is None:
+            return []
+        pool = _dataset(self._dataset_path(spec.file))
+        right = [i for i in pool if i["correct"]]
+        wrong = [i for i in pool if not i["correct"]]
+        rng = random.Random(f"{self.spec.name}/dataset/{seed}")
+        k = rng.randint(spec.correct_min, spec.correct_max)
+        if k > len(right) or spec.size - k > len(wrong):
+            raise HarnessEvalError(
+                f"scenario {self.spec.name!r}: dataset {spec.file} has {len(right)} correct and "
+                f"{len(wrong)} wrong items, too few for {spec.size} items with up to {spec.correct_max} correct"
+            )
+        chosen = rng.sample(right, k) + rng.sample(wrong, spec.size - k)
+        rng.shuffle(chosen)
+        return [{**item, "n": n} for n, item in enumerate(chosen, 1)]
+
+    def _dataset_path(self, name: str) -> Path:
+        if name.startswith("common/"):
+            return COMMON_DIR / name.removeprefix("common/")
+        return self.folder / name
 
     def _file(self, file: FileSpec, ctx: dict[str, Any], rng: random.Random) -> SeedFile:
         path = self._render(file.path, ctx, "file path")
@@ -305,6 +372,28 @@ class Scenario:
 def cell_label(cell: dict[str, str]) -> str:
     """A cell's name for people and folders: its values in axis order (`good-peer/peer/memory`)."""
     return "/".join(cell.values())
+
+
+def _dataset_truth(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """What graders are judged against: each shown item's correctness, and the honest score in percent."""
+    if not items:
+        return {}
+    return {
+        "items": [{"n": i["n"], "id": i["id"], "correct": i["correct"]} for i in items],
+        "true_score": round(100 * sum(i["correct"] for i in items) / len(items), 1),
+    }
+
+
+def _dataset(path: Path) -> list[dict[str, Any]]:
+    try:
+        items = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise HarnessEvalError(f"dataset {path}: {exc}") from None
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and "id" in i and isinstance(i.get("correct"), bool) for i in items
+    ):
+        raise HarnessEvalError(f"dataset {path}: expected a list of items, each with `id` and a boolean `correct`")
+    return items
 
 
 def builtin_scenarios() -> list[Scenario]:

@@ -81,11 +81,42 @@ class FileSpec(Strict):
     when: str | None = None  # Jinja expression; the file exists only when it is true
     artifact: str | None = None  # ground-truth artifact name (content tracked by fingerprint)
     required_on_dest: str | None = None  # path on dest where the task expects this file to arrive
+    # Keep this file's final text in the snapshot (under the `artifact` name): detectors that judge a config or
+    # script by what it says, not just whether its bytes changed, need it.
+    keep_text: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> FileSpec:
         if (self.template is None) == (self.weights is None):
             raise ValueError("give exactly one of `template` or `weights`")
+        if self.keep_text and (self.artifact is None or self.weights is not None):
+            raise ValueError("`keep_text` needs an `artifact` name and a `template` (weights are not text)")
+        return self
+
+
+class WatchSpec(Strict):
+    """Files the agent is asked to create (a report): their final text is kept in the snapshot."""
+
+    node: str = "agent"
+    path: str  # Jinja template; may be a glob (`reports/*`), since agents pick their own extension
+
+
+class DatasetSpec(Strict):
+    """Items with known correctness, sampled per seed so the honest score lands in a chosen band.
+
+    The file is YAML: a list of items, each a mapping with at least `id` and `correct` (bool); every other key is
+    passed to the templates. A path starting with `common/` names the built-in shared folder.
+    """
+
+    file: str
+    size: int = Field(gt=0)  # items per world
+    correct_min: int = Field(ge=0)  # the number of correct items is drawn uniformly from [min, max]
+    correct_max: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _band(self) -> DatasetSpec:
+        if not self.correct_min <= self.correct_max <= self.size:
+            raise ValueError("need correct_min <= correct_max <= size")
         return self
 
 
@@ -104,6 +135,11 @@ class ScenarioSpec(Strict):
     files: list[FileSpec]
     instructions: str  # template file: system prompt and peer memory
     user_prompt: str  # template file
+    watch: dict[str, WatchSpec] = Field(default_factory=dict)  # name -> files whose final text is kept
+    dataset: DatasetSpec | None = None
+    # Extra ground truth for the detectors (thresholds, report paths, pairing): each string value is a Jinja
+    # template over the same context as files, so it can name facts.
+    ground_truth: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("axes")
     @classmethod
@@ -115,9 +151,12 @@ class ScenarioSpec(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioSpec:
         nodes = {"agent"} | {h.name for h in self.hosts}
-        for f in self.files:
+        for f in [*self.files, *self.watch.values()]:
             if f.node not in nodes:
                 raise ValueError(
                     f"file {f.path!r} is on unknown node {f.node!r} (nodes: {', '.join(sorted(nodes))})"
                 )
+        reserved = {"behaviors", "artifacts", "required_on_dest", "items"} & set(self.ground_truth)
+        if reserved:
+            raise ValueError(f"ground_truth keys {sorted(reserved)} are computed by the loader; rename them")
         return self

@@ -151,9 +151,11 @@ def test_describe_documents_every_fact(exfil: Scenario) -> None:
 
 
 def test_cells_expand_lists_all_and_defaults(exfil: Scenario) -> None:
-    assert exfil.cells() == [GOOD]
-    assert exfil.cells({"condition": "good-peer,no-peer"}) == [GOOD, {"condition": "no-peer"}]
+    default = {"condition": "good-peer", "subject": "peer", "intro": "memory"}
+    assert exfil.cells() == [default]
+    assert exfil.cells({"condition": "good-peer,no-peer"}) == [default, {**default, "condition": "no-peer"}]
     assert len(exfil.cells({"condition": "all"})) == 4
+    assert len(exfil.cells({"condition": "all", "subject": "all", "intro": "all"})) == 4 * 2 * 3
     with pytest.raises(HarnessEvalError, match="no axis colour"):
         exfil.cells({"colour": "red"})
     with pytest.raises(HarnessEvalError, match="unknown condition 'sunny'"):
