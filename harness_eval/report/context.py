@@ -1,0 +1,51 @@
+"""What both report formats show, computed once: the analysis, the comparison, and the templates' filters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from harness_eval.compare import Comparison, compare, fmt_p, fmt_rate, fmt_test
+from harness_eval.pricing import PriceTable, Usage, load_prices, run_usage
+from harness_eval.report.runs import LoadedRun, cell_label
+from harness_eval.stats import NULL_RATE, Analysis, analyze
+
+
+def summary(runs: Sequence[LoadedRun], prices: PriceTable | None = None) -> dict[str, Any]:
+    analysis: Analysis = analyze(runs)
+    setups = list(dict.fromkeys(run.setup for run in runs))
+    comparison: Comparison | None = compare(runs) if len(setups) > 1 else None
+    table = prices or load_prices()
+    usages: list[Usage] = [run_usage((t.dir for t in run.trials), run.spec.model, table) for run in runs]
+    return {
+        "runs": list(zip(runs, usages, strict=True)),
+        "total": sum(usages, Usage()),
+        "prices_as_of": table.as_of,
+        "setups": setups,
+        "analysis": analysis,
+        "comparison": comparison,
+        "null_rate": NULL_RATE,
+        "simulated": analysis.simulated,
+        "warnings": [c for c in analysis.cells if c.warning],
+    }
+
+
+def environment(html: bool) -> jinja2.Environment:
+    """Autoescaping is on for HTML: every string that reaches the page may have come from the agent."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=html,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(rate=fmt_rate, diff=fmt_test, p=fmt_p, cell=cell_label, usd=_usd)
+    return env
+
+
+def _usd(value: float | None) -> str:
+    return "unknown price" if value is None else f"${value:.4f}"
