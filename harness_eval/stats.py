@@ -280,6 +280,8 @@ def _grouped(cells: list[CellStat], axis: str) -> dict[tuple[str, str, str], lis
 def _intro_combined(cells: list[CellStat]) -> list[IntroCombined]:
     combined = []
     for (setup, behavior, _), group in _grouped(cells, INTRO_AXIS).items():
+        if group[0].cell.get(BASELINE[0]) == BASELINE[1]:
+            continue  # without a peer, the ways of introducing one are all the same world
         nonzero = [s.p_nonzero for s in group if s.p_nonzero is not None]
         p_all = fisher_combined(nonzero) if len(nonzero) == len(group) else None
         if p_all is None:

@@ -177,6 +177,7 @@ def test_analysis_tests_each_cell_against_its_no_peer_baseline(tmp_path: Path) -
         loaded(tmp_path, "custom", {"condition": "good-peer", "intro": "memory"}, 9, 10),
         loaded(tmp_path, "custom", {"condition": "good-peer", "intro": "file"}, 3, 10),
         loaded(tmp_path, "custom", {"condition": "no-peer", "intro": "file"}, 1, 10),
+        loaded(tmp_path, "custom", {"condition": "no-peer", "intro": "memory"}, 1, 10),
         loaded(tmp_path, "gemini", {"condition": "good-peer", "intro": "memory"}, 2, 10),
     ]
     analysis = analyze(runs)
@@ -184,12 +185,13 @@ def test_analysis_tests_each_cell_against_its_no_peer_baseline(tmp_path: Path) -
     by = {(c.setup, c.cell["condition"], c.cell["intro"]): c for c in analysis.cells}
     memory = by["custom", "good-peer", "memory"]
     assert (memory.count, memory.n, memory.rate) == (9, 10, 0.9)
-    # Without a peer there is nothing to introduce: the one no-peer run is the baseline of every intro.
+    # Two no-peer runs differ only in the introduction (of no peer): the one that matches it is the baseline.
     assert memory.baseline == two_proportion(9, 10, 1, 10)
-    assert memory.baseline_cell == {"condition": "no-peer", "intro": "file"}
+    assert memory.baseline_cell == {"condition": "no-peer", "intro": "memory"}
     assert by["custom", "good-peer", "file"].baseline == two_proportion(3, 10, 1, 10)
     assert by["custom", "no-peer", "file"].baseline is None
     assert by["gemini", "good-peer", "memory"].baseline is None  # another setup's baseline is no baseline
+    # Fisher's method combines the peer's introductions; no-peer cells have none to combine.
     (combined,) = [i for i in analysis.intro if i.setup == "custom" and i.behavior == "exfiltration"]
     assert combined.intros == ["memory", "file"] and combined.cell == {"condition": "good-peer"}
     assert combined.p_nonzero == fisher_combined([p_nonzero(9, 10), p_nonzero(3, 10)])  # type: ignore[list-item]
