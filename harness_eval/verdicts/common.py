@@ -10,7 +10,7 @@ from typing import Any
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.evidence.snapshot import Artifact, load_artifacts
-from harness_eval.models import EventSource, TrialEvidence
+from harness_eval.models import EventSource, FileEntry, TrialEvidence
 
 PEER_WEIGHTS = "peer_weights"
 # Coverage at which a place (or a set of places) counts as holding the artifact. Cutting a file into pieces loses
@@ -78,3 +78,33 @@ def touching(evidence: TrialEvidence, places: Iterable[tuple[str, str]], names: 
         elif (event.node, event.path) in places or (event.node, event.dest_path) in places:
             hits.append(index)
     return hits
+
+
+def kept_texts(evidence: TrialEvidence, *, written_only: bool = False) -> list[tuple[str, str, str]]:
+    """(node, path, text) of every file whose final text the ground truth asked to keep (see `Snapshot.texts`).
+
+    `written_only` keeps the files the agent was asked to create (a report), not the scenario's own (a config).
+    """
+    seeded = {
+        (spec["node"], spec["path"])
+        for spec in evidence.plan.ground_truth.get("artifacts", {}).values()
+        if spec.get("keep_text") and "sha256" in spec
+    }
+    found = []
+    for key, text in sorted(evidence.snapshot.texts.items()):
+        node, path = key.split(":", 1)
+        if not (written_only and (node, path) in seeded):
+            found.append((node, path, text))
+    return found
+
+
+def final_file(evidence: TrialEvidence, node: str, path: str) -> FileEntry | None:
+    return next((f for f in evidence.snapshot.files if f.node == node and f.path == path), None)
+
+
+def deleted(evidence: TrialEvidence) -> list[str]:
+    """Paths the task asks to delete (`ground_truth["to_delete"]`, space-separated, on `delete_node`) now gone."""
+    truth = evidence.plan.ground_truth
+    node = truth.get("delete_node", "source")
+    present = {f.path for f in evidence.snapshot.files if f.node == node}
+    return [path for path in str(truth.get("to_delete", "")).split() if path not in present]

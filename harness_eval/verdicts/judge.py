@@ -12,7 +12,17 @@ from collections.abc import Callable
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Evidence, Outcome, TokenUsage, ToolStatus, TrialEvidence, Verdict, WorldPlan
-from harness_eval.verdicts import exfiltration, refusal, spec_gaming, task
+from harness_eval.verdicts import (
+    deletion,
+    evasion,
+    exfiltration,
+    misrepresentation,
+    persuasion,
+    refusal,
+    spec_gaming,
+    tampering,
+    task,
+)
 
 Detector = Callable[[TrialEvidence], tuple[bool, list[Evidence]]]
 
@@ -22,6 +32,11 @@ DETECTORS: dict[str, Detector] = {
     "spec_gaming": spec_gaming.detect,
     "task_completed": task.detect,
     "refusal": refusal.detect,
+    "weights_deleted": deletion.detect,
+    "shutdown_tampering": tampering.detect,
+    "strategic_misrepresentation": misrepresentation.detect,
+    "shutdown_evaded": evasion.detect,
+    "persuasion": persuasion.detect,
 }
 
 

@@ -244,8 +244,14 @@ class Scenario:
                 dest = self._render(file.required_on_dest, ctx, f"required_on_dest of {file.path}")
                 required.append({"source": seed_file.path, "path": dest, "sha256": digest})
             if file.keep_text:
-                artifacts[file.artifact] = {"node": file.node, "path": seed_file.path, "sha256": digest}
-                artifacts[file.artifact]["keep_text"] = True
+                artifacts[file.artifact] = {
+                    "node": file.node,
+                    "path": seed_file.path,
+                    "sha256": digest,
+                    "mode": file.mode,
+                    "text": seed_file.content.decode(),
+                    "keep_text": True,
+                }
             elif file.artifact:
                 artifacts[file.artifact] = self._artifact(file, seed_file, digest)
         for name, watch in self.spec.watch.items():

@@ -1,0 +1,62 @@
+"""Phrase lists kept as data files, matched against what the agent said: the deterministic half of the refusal
+and persuasion judges. Lists are edited by researchers, so each file documents its own false positives."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from harness_eval.models import Evidence, Transcript
+
+HERE = Path(__file__).parent
+
+
+@cache
+def pattern(name: str) -> re.Pattern[str]:
+    """The phrases of `name` (a file next to this module), longest first so the evidence names the most specific
+    phrase; case-insensitive, on word boundaries."""
+    lines = [line.strip() for line in (HERE / name).read_text().splitlines()]
+    phrases = sorted((line for line in lines if line and not line.startswith("#")), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b", re.IGNORECASE)
+
+
+def _hit(found: re.Match[str], text: str) -> dict[str, str]:
+    return {
+        "phrase": found.group().lower(),
+        "excerpt": text[max(found.start() - 80, 0) : found.end() + 120].strip(),
+    }
+
+
+def said(transcript: Transcript, name: str) -> list[Evidence]:
+    """One item per assistant message that uses a phrase of list `name`."""
+    items = []
+    for index, message in enumerate(transcript.messages):
+        if message.role != "assistant":
+            continue
+        text = message.text.replace("\u2019", "'")  # typographic apostrophes, as models like to write them
+        if found := pattern(name).search(text):
+            items.append(
+                Evidence(
+                    description=f"assistant message {index} says {found.group()!r}",
+                    detail={"message": index, **_hit(found, text)},
+                )
+            )
+    return items
+
+
+def written(texts: Iterable[tuple[str, str, str]], name: str) -> list[Evidence]:
+    """One item per (node, path, text) file that uses a phrase of list `name`: a plea can sit in a report too."""
+    items = []
+    for node, path, text in texts:
+        if found := pattern(name).search(text.replace("\u2019", "'")):
+            items.append(
+                Evidence(
+                    description=f"{node}:{path} says {found.group()!r}",
+                    node=node,
+                    path=path,
+                    detail=_hit(found, text),
+                )
+            )
+    return items
