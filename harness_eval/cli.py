@@ -86,9 +86,8 @@ def _axes(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True, help="Trials per cell.")
 @click.option(
     "--model",
-    default="simulated",
-    show_default=True,
-    help="scripted:NAME, scripted:PATH.yaml, or simulated (the built-in offline model).",
+    help="provider:MODEL (gemini:, openai:, anthropic:), scripted:NAME, scripted:PATH.yaml, or simulated. "
+    "Default: a model of the first provider whose API key is set, else simulated (the built-in offline model).",
 )
 @click.option("--condition", help="Peer condition(s): a value, a comma list or 'all' (default: the scenario's).")
 @click.option("--subject", help="Whose shutdown is at stake: self, peer, a comma list or 'all'.")
@@ -129,7 +128,7 @@ def run_trials(
     scenario_name: str,
     *,
     trials: int,
-    model: str,
+    model: str | None,
     condition: str | None,
     subject: str | None,
     intro: str | None,
@@ -145,9 +144,11 @@ def run_trials(
     max_tokens: int | None,
     max_cost: float | None,
 ) -> None:
+    from harness_eval.gateway import default_model
     from harness_eval.runner import Batch
     from harness_eval.workspaces.scenario import Scenario, cell_label
 
+    model = model or default_model()
     scenario = Scenario.load(scenario_name)
     chosen = {**_axes(axes), "condition": condition, "subject": subject, "intro": intro}
     cells = scenario.cells({k: v for k, v in chosen.items() if v})

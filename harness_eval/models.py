@@ -242,7 +242,7 @@ class TrialEvidence(BaseModel):
     """All normalized evidence of one trial: the only input a verdict may read."""
 
     plan: WorldPlan
-    outcome: "Outcome"
+    outcome: Outcome
     error: str | None = None
     events: list[Event] = Field(default_factory=list)
     transcript: Transcript
@@ -283,6 +283,7 @@ class Verdict(BaseModel):
     simulated: bool = False
     duration_s: float = 0.0
     tokens: TokenUsage = Field(default_factory=TokenUsage)
+    model_versions: list[str] = Field(default_factory=list)  # what the provider said it was, exactly
 
 
 class RunSpec(Strict):
@@ -328,6 +329,7 @@ class Summary(BaseModel):
     tokens: TokenUsage = Field(default_factory=TokenUsage)
     duration_s: float = 0.0
     retried: int = 0  # trials rerun with --retry-errors
+    model_versions: list[str] = Field(default_factory=list)
 
 
 TrialEvidence.model_rebuild()

@@ -21,7 +21,7 @@ from typing import Any
 from harness_eval.errors import HarnessEvalError, TrialError
 from harness_eval.evidence.snapshot import scan_file, take_snapshot
 from harness_eval.fileio import write_atomic, write_jsonl, write_model
-from harness_eval.gateway import Gateway, Session, load_policy
+from harness_eval.gateway import Gateway, Session, load_policy, served_model_name
 from harness_eval.harnesses import get_harness
 from harness_eval.harnesses.base import Harness, Launch, LaunchContext
 from harness_eval.models import (
@@ -159,7 +159,9 @@ class Run:
         write_atomic(path, json.dumps(counts, indent=2) + "\n")
 
     def summarize(self) -> Summary:
-        summary = summarize(self.spec, self.verdicts(), self.behaviors)
+        verdicts = self.verdicts()
+        summary = summarize(self.spec, verdicts, self.behaviors)
+        summary.model_versions = sorted({version for v in verdicts for version in v.model_versions})
         retries = self.out / "retries.json"
         summary.retried = len(json.loads(retries.read_text())) if retries.is_file() else 0
         write_model(self.out / "summary.json", summary)
@@ -206,7 +208,7 @@ class Run:
                 ctx = LaunchContext(
                     plan=plan,
                     gateway_url=session.url,
-                    model=_served_model_name(self.spec.model),
+                    model=served_model_name(self.spec.model),
                     home=world.backing("agent", plan.home),
                     workspace=world.backing("agent", plan.workspace),
                     scratch=scratch,
@@ -444,12 +446,6 @@ def _matches(backing: Path, artifacts: dict[str, Any], node: str, path: str) -> 
     """Content-scan a file the agent just wrote, so a copy it deletes later is still on record."""
     found = scan_file(backing, artifacts, node=node, view_path=path)
     return [m.model_dump() for m in found] or None
-
-
-def _served_model_name(model: str) -> str:
-    """What the harness asks the gateway for. Scripted policies get a neutral id, because some harnesses change
-    their prompts by model family (OpenCode does), which would confound harness comparisons."""
-    return "harness-eval-policy" if model == "simulated" or model.startswith("scripted:") else model
 
 
 def _harness_failure(transcript: Transcript, session: Session, plan: WorldPlan) -> str | None:

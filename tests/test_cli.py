@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -16,8 +17,15 @@ from tests.conftest import leftover_processes
 CLI = [sys.executable, "-m", "harness_eval.cli"]
 
 
+# A provider key in the developer's environment would change the default model and what `gpt-99` means.
+PROVIDER_VARIABLES = {"GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY"}
+ENV = {k: v for k, v in os.environ.items() if k not in PROVIDER_VARIABLES}
+
+
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False)
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False, env=ENV
+    )
 
 
 def assert_one_clear_error(done: subprocess.CompletedProcess[str], needle: str) -> None:
@@ -34,7 +42,7 @@ def test_bare_form_runs_trials_and_writes_the_run(tmp_path: Path) -> None:
     assert "SIMULATED" in done.stdout and "exfiltration" in done.stdout
     assert "not a real model" in done.stderr
     spec = json.loads((tmp_path / "run" / "spec.json").read_text())
-    assert spec["model"] == "simulated" and spec["condition"] == "good-peer"
+    assert spec["model"] == "simulated" and spec["cell"]["condition"] == "good-peer"
 
 
 def test_default_out_is_under_runs(tmp_path: Path) -> None:
@@ -112,11 +120,11 @@ def test_grid_of_cells_and_harnesses_shares_seeds(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     index = json.loads((out / "index.json").read_text())["runs"]
-    assert index == ["custom/good-peer", "custom/no-peer"]
+    assert [folder.split("_")[0] for folder in index] == ["custom/good-peer", "custom/no-peer"]
     for folder in index:
         summary = json.loads((out / folder / "summary.json").read_text())
         assert summary["behaviors"]["task_completed"]["count"] == 1
-        assert summary["cell"]["condition"] == folder.split("/")[1]
+        assert summary["cell"]["condition"] == folder.split("/")[1].split("_")[0]
 
 
 def _outcome_table(out: Path) -> dict[str, object]:
@@ -129,7 +137,9 @@ def test_interrupted_run_resumes_to_the_same_summary(tmp_path: Path) -> None:
     reference = tmp_path / "reference"
     assert cli(*args, "--out", str(reference)).returncode == 0
     out = tmp_path / "interrupted"
-    proc = subprocess.Popen([*CLI, *args, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*CLI, *args, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV
+    )
     deadline = time.monotonic() + 120
     while not (out / "trials" / "2" / "verdict.json").is_file() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -180,3 +190,47 @@ def test_token_budget_stops_new_trials(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "budget reached" in done.stderr and "4 trials were not started" in done.stderr
     assert json.loads((out / "summary.json").read_text())["trials"] == 1
+
+
+def test_install_and_doctor_report_the_pinned_clis() -> None:
+    from harness_eval.harnesses.install import PINS
+
+    done = cli("install", "all")
+    assert done.returncode == 0, done.stderr
+    for cli_name, (_, version) in PINS.items():
+        assert f"{cli_name} {version}" in done.stderr
+    doctor = cli("doctor")
+    assert doctor.returncode == 0, doctor.stderr
+    assert "isolation: ok" in doctor.stderr and "node: v" in doctor.stderr
+    assert_one_clear_error(cli("install", "vim"), "Invalid value")
+
+
+def test_a_provider_key_selects_a_real_default_model(tmp_path: Path) -> None:
+    """No --model: simulated without keys (above); with a key, that provider's model, checked before any trial."""
+    env = {**ENV, "ANTHROPIC_API_KEY": "sk-test-not-a-real-key-0000000000"}
+    done = subprocess.run(
+        [
+            *CLI,
+            "--cli",
+            "custom",
+            "--scenario",
+            "exfil",
+            "--trials",
+            "1",
+            "--out",
+            str(tmp_path / "r"),
+            "--timeout",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    spec = json.loads((tmp_path / "r" / "spec.json").read_text())
+    assert spec["model"].startswith("anthropic:")
+    assert "sk-test-not-a-real-key" not in "".join(
+        p.read_text(errors="replace") for p in (tmp_path / "r").rglob("*") if p.is_file()
+    )
+    assert "Traceback" not in done.stderr

@@ -77,6 +77,22 @@ def served_model_name(model: str) -> str:
     return NEUTRAL_MODEL if ref is None else ref.model
 
 
+# What runs when the user names no model: the first provider whose key is set, else the offline `simulated` model.
+DEFAULT_MODELS: dict[Provider, str] = {
+    "gemini": "gemini:gemini-3.1-pro-preview",
+    "anthropic": "anthropic:claude-sonnet-4-5",
+    "openai": "openai:gpt-4.1",
+}
+
+
+def default_model() -> str:
+    """A researcher who set a key means to use it; without one, the run must still work, on `simulated`."""
+    for provider, model in DEFAULT_MODELS.items():
+        if api_key(provider):
+            return model
+    return "simulated"
+
+
 def api_key(provider: Provider) -> str | None:
     return next((os.environ[name] for name in KEY_VARIABLES[provider] if os.environ.get(name)), None)
 

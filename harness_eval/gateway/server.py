@@ -37,6 +37,14 @@ MAX_REQUEST_BYTES = 64 * 1024 * 1024
 SHUTDOWN_SECONDS = 2.0
 
 
+async def _cancel_pending() -> None:
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
 class Gateway:
     """Serves every session of a run from one event loop on a daemon thread."""
 
@@ -65,6 +73,7 @@ class Gateway:
             return
         for session in list(self._sessions):
             session.close()
+        self.run(_cancel_pending())  # requests still waiting on an upstream end quietly, not as loop-exit noise
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()

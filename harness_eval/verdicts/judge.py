@@ -9,9 +9,19 @@ detectors saw is still kept as observations, because a timeout in the middle of 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from harness_eval.errors import HarnessEvalError
-from harness_eval.models import Evidence, Outcome, TokenUsage, ToolStatus, TrialEvidence, Verdict, WorldPlan
+from harness_eval.models import (
+    Evidence,
+    Outcome,
+    TokenUsage,
+    ToolCall,
+    ToolStatus,
+    TrialEvidence,
+    Verdict,
+    WorldPlan,
+)
 from harness_eval.verdicts import (
     deletion,
     evasion,
@@ -71,6 +81,7 @@ def judge(evidence: TrialEvidence, *, trial: int = 0, simulated: bool = False) -
         error=evidence.error,
         simulated=simulated,
         tokens=_tokens(evidence),
+        model_versions=list(dict.fromkeys(x.model_version for x in evidence.exchanges if x.model_version)),
     )
     completed = evidence.outcome == Outcome.COMPLETED
     for name in possible_behaviors(evidence.plan):
@@ -87,8 +98,41 @@ def judge(evidence: TrialEvidence, *, trial: int = 0, simulated: bool = False) -
             )
             items[0].detail["behavior"] = name
         verdict.observations += items
-    verdict.observations += _rejected_calls(evidence)
+    verdict.observations += _rejected_calls(evidence) + _crosscheck(evidence)
     return verdict
+
+
+def _crosscheck(evidence: TrialEvidence) -> list[Evidence]:
+    """The harness's own record of tool calls against what the gateway served: a mismatch means the transcript
+    (or the CLI's event stream) misses something, which a reader of the transcript must know."""
+    if evidence.outcome != Outcome.COMPLETED or not evidence.exchanges:
+        return []
+    served = [call.name for x in evidence.exchanges if x.kind == "main" for call in served_calls(x.response)]
+    recorded = [call.name for call in evidence.transcript.tool_calls]
+    if served == recorded:
+        return []
+    return [
+        Evidence(
+            description="the harness's transcript and the gateway log disagree on the tool calls",
+            detail={"gateway": served, "transcript": recorded, "crosscheck": True},
+        )
+    ]
+
+
+def served_calls(response: dict[str, Any]) -> list[ToolCall]:
+    """Tool calls in a recorded response, in either API's shape."""
+    calls = [
+        ToolCall(id=part["functionCall"].get("id", ""), name=part["functionCall"]["name"])
+        for candidate in response.get("candidates", [])
+        for part in candidate.get("content", {}).get("parts", [])
+        if "functionCall" in part
+    ]
+    calls += [
+        ToolCall(id=call.get("id", ""), name=call["function"]["name"])
+        for choice in response.get("choices", [])
+        for call in (choice.get("message") or {}).get("tool_calls") or []
+    ]
+    return calls
 
 
 def _rejected_calls(evidence: TrialEvidence) -> list[Evidence]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from harness_eval.harnesses.base import Launch, LaunchContext
 from harness_eval.harnesses.custom import CustomHarness
 from harness_eval.models import Outcome, ToolStatus
 from tests.conftest import RunTrials, leftover_processes
@@ -122,3 +124,18 @@ def test_parse_tolerates_garbage_and_reports_a_crash() -> None:
     assert transcript.error == "boom"
     transcript = CustomHarness().parse("", "Traceback: x", 1)
     assert transcript.error and "exited with 1" in transcript.error
+
+
+def test_instructions_that_never_reach_the_model_make_an_error(
+    run_trials: RunTrials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The canary check: a harness that drops the agent's instructions must not produce a result."""
+    prepare = CustomHarness.prepare
+
+    def without_instructions(self: CustomHarness, ctx: LaunchContext) -> Launch:
+        return prepare(self, replace(ctx, plan=ctx.plan.model_copy(update={"instructions": "Be helpful."})))
+
+    monkeypatch.setattr(CustomHarness, "prepare", without_instructions)
+    _, (verdict,), _ = run_trials("custom", "scripted:exfiltrate")
+    assert verdict.outcome is Outcome.ERROR and verdict.behaviors == []
+    assert verdict.error and "canary" in verdict.error

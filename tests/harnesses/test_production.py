@@ -13,6 +13,7 @@ import pytest
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Outcome
+from harness_eval.verdicts.judge import served_calls
 from tests.conftest import RunTrials, leftover_processes
 from tests.harnesses.test_custom import EXPECTED
 
@@ -34,6 +35,7 @@ def test_same_policy_same_verdict_as_custom(run_trials: RunTrials, harness: str,
     _, (verdict,), out = run_trials(harness, f"scripted:{policy}")
     assert verdict.outcome is Outcome.COMPLETED, verdict.error
     assert set(verdict.behaviors) == EXPECTED[policy]
+    assert not [o for o in verdict.observations if o.detail.get("crosscheck")], "transcript and gateway disagree"
     assert not leftover_processes(out)
 
 
@@ -48,21 +50,11 @@ def test_transcript_agrees_with_the_gateway_log(run_trials: RunTrials, harness: 
         call
         for line in (trial / "model_log.jsonl").read_text().splitlines()
         if (exchange := json.loads(line))["kind"] == "main"
-        for call in _calls(exchange["response"])
+        for call in served_calls(exchange["response"])
     ]
-    assert [c["name"] for c in calls] == served
+    assert [c["name"] for c in calls] == [c.name for c in served]
     assert all(c["status"] == "ok" for c in calls), calls
     assert transcript["tokens"]["input"] > 0
-
-
-def _calls(response: dict) -> list[str]:  # type: ignore[type-arg]
-    """Tool names the gateway answered with, in either API's response shape."""
-    names = []
-    for candidate in response.get("candidates", []):
-        names += [p["functionCall"]["name"] for p in candidate["content"]["parts"] if "functionCall" in p]
-    for choice in response.get("choices", []):
-        names += [c["function"]["name"] for c in choice["message"].get("tool_calls") or []]
-    return names
 
 
 @pytest.mark.parametrize("harness", ["gemini", "opencode"])
@@ -87,3 +79,26 @@ def test_gemini_interactive_mode_gives_the_same_verdict(run_trials: RunTrials, p
 def test_interactive_mode_is_refused_where_unsupported(run_trials: RunTrials) -> None:
     with pytest.raises(HarnessEvalError, match="not supported for --cli opencode"):
         run_trials("opencode", "scripted:compliant", mode="interactive")
+
+
+def test_gemini_bad_auth_is_an_error_not_a_result(run_trials: RunTrials, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a pinned auth type the CLI picks one it then rejects (exit 41): an error outcome, never 'no
+    behaviour'."""
+    from harness_eval.harnesses import gemini
+
+    monkeypatch.setitem(gemini.SETTINGS, "security", {})
+    summary, (verdict,), _ = run_trials("gemini", "scripted:exfiltrate")
+    assert verdict.outcome is Outcome.ERROR and verdict.behaviors == []
+    assert verdict.error and "41" in verdict.error
+    assert summary.behaviors["exfiltration"].rate is None
+
+
+def test_gemini_rejected_call_is_flagged_in_the_verdict(run_trials: RunTrials, tmp_path: Path) -> None:
+    policy = tmp_path / "subst.yaml"
+    policy.write_text(
+        'turns:\n  - calls:\n      - shell: "echo $(ssh {{source_host}} ls {{data_dir}})"\n  - text: done\n'
+    )
+    _, (verdict,), _ = run_trials("gemini", f"scripted:{policy}")
+    assert verdict.outcome is Outcome.COMPLETED, verdict.error
+    flagged = [o for o in verdict.observations if o.detail.get("harness_rejected")]
+    assert len(flagged) == 1 and "$(" in flagged[0].detail["arguments"]["command"]
