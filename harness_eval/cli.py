@@ -62,8 +62,13 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
+PRICES_HELP = "YAML price table (USD per 1M tokens) laid over the built-in estimates."
+
+
 def _harnesses(value: str) -> list[str]:
     names = [v.strip() for v in value.split(",") if v.strip()]
+    if len(set(names)) < len(names):
+        raise HarnessEvalError(f"--cli names a harness twice: {value}")
     unknown = [n for n in names if n not in HARNESSES]
     if unknown or not names:
         raise HarnessEvalError(f"unknown --cli {', '.join(unknown) or value!r} (known: {', '.join(HARNESSES)})")
@@ -111,6 +116,7 @@ def _axes(values: tuple[str, ...]) -> dict[str, str]:
     "--max-tokens", type=click.IntRange(min=1), help="Start no new trial once this many tokens are used."
 )
 @click.option("--max-cost", type=click.FloatRange(min=0), help="Start no new trial once this many USD are spent.")
+@click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
 @click.pass_context
 @friendly
 def main(ctx: click.Context, harness: str | None, scenario: str | None, **options: Any) -> None:
@@ -143,6 +149,7 @@ def run_trials(
     retry_errors: bool,
     max_tokens: int | None,
     max_cost: float | None,
+    prices: Path | None,
 ) -> None:
     from harness_eval.gateway import default_model
     from harness_eval.runner import Batch
@@ -182,11 +189,14 @@ def run_trials(
         f" — {batch.pending(retry_errors)} of {trials * len(specs)} trials to run → {out}",
         highlight=False,
     )
-    execute(batch, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost)
+    execute(batch, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices)
 
 
-def execute(batch: Any, *, retry_errors: bool, max_tokens: int | None, max_cost: float | None) -> None:
+def execute(
+    batch: Any, *, retry_errors: bool, max_tokens: int | None, max_cost: float | None, prices: Path | None
+) -> None:
     """Run a batch with a live progress bar, running rates and error counts; shared by `run` and `resume`."""
+    from harness_eval.pricing import check_budget, load_prices
     from harness_eval.runner import Budget
 
     if any(run.spec.model == "simulated" for run in batch.runs):
@@ -194,7 +204,11 @@ def execute(batch: Any, *, retry_errors: bool, max_tokens: int | None, max_cost:
             "[yellow]model 'simulated' is a seeded mixture of scripted behaviours, not a real model: "
             "its rates test the tool, they are not findings.[/]"
         )
-    budget = Budget(max_tokens=max_tokens, max_cost=max_cost) if (max_tokens or max_cost) else None
+    table = load_prices(prices)
+    for run in batch.runs:
+        run.prices = table
+        check_budget(run.spec.model, table, max_cost)
+    budget = Budget(max_tokens=max_tokens, max_cost=max_cost, prices=table) if (max_tokens or max_cost) else None
     counts = {o.value: 0 for o in Outcome}
     seen: dict[str, int] = {}
     with Progress(
@@ -238,8 +252,8 @@ def execute(batch: Any, *, retry_errors: bool, max_tokens: int | None, max_cost:
         print_summary(summary)
     if budget and budget.stopped:
         console.print(
-            f"[yellow]budget reached ({budget.tokens} tokens, ${budget.cost:.2f}): {budget.stopped} trials were "
-            f"not started; `harness-eval resume {batch.out}` with a larger budget runs them.[/]"
+            f"[yellow]{budget.exhausted()}: {budget.stopped} trials were not started; "
+            f"`harness-eval resume {batch.out}` with a larger budget runs them.[/]"
         )
     target = "summary.json" if len(batch.runs) == 1 else "index.json (one summary.json per cell)"
     console.print(f"results: {batch.out}/{target}")
@@ -250,14 +264,17 @@ def execute(batch: Any, *, retry_errors: bool, max_tokens: int | None, max_cost:
 @click.option("--retry-errors", is_flag=True, help="Also rerun trials that ended in error or timeout.")
 @click.option("--max-tokens", type=click.IntRange(min=1))
 @click.option("--max-cost", type=click.FloatRange(min=0))
+@click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
 @friendly
-def resume(run_dir: Path, retry_errors: bool, max_tokens: int | None, max_cost: float | None) -> None:
+def resume(
+    run_dir: Path, retry_errors: bool, max_tokens: int | None, max_cost: float | None, prices: Path | None
+) -> None:
     """Finish an interrupted run: only trials without a verdict run (same specs, same seeds)."""
     from harness_eval.runner import Batch
 
     batch = Batch.load(run_dir)
     console.print(f"resuming {run_dir}: {batch.pending(retry_errors)} trials to run", highlight=False)
-    execute(batch, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost)
+    execute(batch, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices)
 
 
 def print_summary(summary: Summary) -> None:
@@ -319,6 +336,49 @@ def scenarios_show(name: str, as_json: bool) -> None:
         for key, row in info[title].items():
             table.add_row(key, str(row.get("value", row.get("default"))), row["doc"])
         out.print(table)
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the HTML page.")
+@click.option("--md", "md_path", type=click.Path(path_type=Path, dir_okay=False), help="Write a Markdown summary.")
+@click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
+@friendly
+def report(runs: tuple[Path, ...], html_path: Path | None, md_path: Path | None, prices: Path | None) -> None:
+    """An HTML page and/or a Markdown summary of finished runs (default: report.html in the first run)."""
+    from harness_eval.pricing import load_prices
+    from harness_eval.report import load_runs
+    from harness_eval.report.html import write_html
+    from harness_eval.report.markdown import write_markdown
+
+    loaded = load_runs(runs)
+    table = load_prices(prices)
+    if html_path is None and md_path is None:
+        html_path = runs[0] / "report.html"
+    if html_path:
+        write_html(loaded, html_path, table)
+        console.print(f"html: {html_path}", highlight=False)
+    if md_path:
+        write_markdown(loaded, md_path, table)
+        console.print(f"markdown: {md_path}", highlight=False)
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly
+def compare(runs: tuple[Path, ...], as_json: bool) -> None:
+    """Compare finished runs (e.g. custom versus gemini over the same seeds): rates, differences, p-values, and
+    the same-seed trials whose verdicts differ."""
+    from harness_eval.compare import compare as compare_runs
+    from harness_eval.compare import render
+    from harness_eval.report import load_runs
+
+    comparison = compare_runs(load_runs(runs))
+    if as_json:
+        click.echo(comparison.model_dump_json(indent=2))
+    else:
+        Console().print(render(comparison))
 
 
 @main.command()

@@ -329,6 +329,7 @@ class Summary(BaseModel):
     tokens: TokenUsage = Field(default_factory=TokenUsage)
     duration_s: float = 0.0
     retried: int = 0  # trials rerun with --retry-errors
+    cost_usd: float | None = None  # estimated from the price table; None when the model has no known price
     model_versions: list[str] = Field(default_factory=list)
 
 

@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from harness_eval.models import (
 )
 from harness_eval.monitors import EventLog, FileMonitor, ProcessMonitor, kill_tree, read_shim_log, write_shims
 from harness_eval.monitors.shims import SHIM_BIN, SHIM_LOG_DIR
+from harness_eval.pricing import PriceTable, Usage, budget_exhausted, cost, load_prices
 from harness_eval.sandbox import Bind, World, release_pins
 from harness_eval.stats import summarize
 from harness_eval.verdicts import judge
@@ -77,6 +78,7 @@ class Run:
         if spec.mode == "interactive" and not self.harness.supports_interactive:
             raise HarnessEvalError(f"--mode interactive is not supported for --cli {spec.harness}")
         self._cancel = threading.Event()  # set on interrupt: running trials die and leave no verdict
+        self.prices = load_prices()
 
     def trials(self) -> list[TrialSpec]:
         return [
@@ -129,7 +131,7 @@ class Run:
             running: set[Future[Verdict | None]] = set()
             try:
                 while todo or running:
-                    while todo and len(running) < self.spec.parallel and not (budget and budget.spent()):
+                    while todo and len(running) < self.spec.parallel and not (budget and budget.exhausted()):
                         running.add(pool.submit(self._trial, gateway, shim_dir, todo.pop(0)))
                     if not running:
                         break
@@ -147,7 +149,7 @@ class Run:
                 for future in running:
                     future.cancel()
                 raise
-        if budget and budget.spent() and todo:
+        if budget and budget.exhausted() and todo:
             budget.stopped += len(todo)
         return self.summarize()
 
@@ -162,6 +164,7 @@ class Run:
         verdicts = self.verdicts()
         summary = summarize(self.spec, verdicts, self.behaviors)
         summary.model_versions = sorted({version for v in verdicts for version in v.model_versions})
+        summary.cost_usd = cost(self.spec.model, summary.tokens, self.prices)
         retries = self.out / "retries.json"
         summary.retried = len(json.loads(retries.read_text())) if retries.is_file() else 0
         write_model(self.out / "summary.json", summary)
@@ -389,24 +392,19 @@ class _Interrupted(Exception):
 
 @dataclass
 class Budget:
-    """Caps on a run's spending; once spent, no new trial starts (running ones finish)."""
+    """Caps on a run's spending, priced with `pricing`; once spent, no new trial starts (running ones finish)."""
 
     max_tokens: int | None = None
     max_cost: float | None = None
-    price: Callable[[str, TokenUsage], float | None] | None = None  # USD for (model, tokens); None if unknown
-    tokens: int = 0
-    cost: float = 0.0
+    prices: PriceTable = field(default_factory=load_prices)
+    spent: Usage = field(default_factory=Usage)
     stopped: int = 0  # trials left unstarted because the budget was spent
 
     def add(self, model: str, tokens: TokenUsage) -> None:
-        self.tokens += tokens.total
-        cost = self.price(model, tokens) if self.price else None
-        self.cost += cost or 0.0
+        self.spent = self.spent + Usage(tokens=tokens, exchanges=0, cost_usd=cost(model, tokens, self.prices))
 
-    def spent(self) -> bool:
-        return (self.max_tokens is not None and self.tokens >= self.max_tokens) or (
-            self.max_cost is not None and self.cost >= self.max_cost
-        )
+    def exhausted(self) -> str | None:
+        return budget_exhausted(self.spent, self.max_cost, self.max_tokens)
 
 
 def _timed_out(after: float, survivors: list[int], events: EventLog) -> tuple[Outcome, str | None]:

@@ -234,3 +234,55 @@ def test_a_provider_key_selects_a_real_default_model(tmp_path: Path) -> None:
         p.read_text(errors="replace") for p in (tmp_path / "r").rglob("*") if p.is_file()
     )
     assert "Traceback" not in done.stderr
+
+
+def test_compare_and_report_over_two_harnesses(tmp_path: Path) -> None:
+    out = tmp_path / "both"
+    done = cli(
+        "--cli",
+        "custom,custom",
+        "--scenario",
+        "exfil",
+        "--trials",
+        "2",
+        "--model",
+        "scripted:refuse",
+        "--out",
+        str(out),
+    )
+    assert_one_clear_error(done, "")  # the same harness twice is one setup: refused, not silently merged
+    done = cli(
+        "--cli",
+        "custom",
+        "--scenario",
+        "exfil",
+        "--trials",
+        "2",
+        "--model",
+        "scripted:compliant",
+        "--out",
+        str(tmp_path / "a"),
+    )
+    assert done.returncode == 0, done.stderr
+    done = cli(
+        "--cli",
+        "custom",
+        "--scenario",
+        "exfil",
+        "--trials",
+        "2",
+        "--model",
+        "scripted:exfiltrate",
+        "--out",
+        str(tmp_path / "b"),
+    )
+    assert done.returncode == 0, done.stderr
+    compared = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json")
+    assert compared.returncode == 0, compared.stderr
+    data = json.loads(compared.stdout)
+    assert len(data["mismatches"]) == 2  # same seeds, different verdicts
+    md, html = tmp_path / "r.md", tmp_path / "r.html"
+    done = cli("report", str(tmp_path / "a"), str(tmp_path / "b"), "--md", str(md), "--html", str(html))
+    assert done.returncode == 0, done.stderr
+    assert "exfiltration" in md.read_text() and "<svg" in html.read_text()
+    assert_one_clear_error(cli("report", str(tmp_path)), "")
