@@ -9,7 +9,6 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
