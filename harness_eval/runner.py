@@ -73,7 +73,12 @@ class Run:
         self.harness: Harness = get_harness(spec.harness)
         # Fail before any trial starts if the policy cannot be built (bad file, unknown fact).
         self.cell = spec.cell or self.scenario.cells({"condition": spec.condition})[0]
-        load_policy(spec.model, self.scenario.facts(self.cell, self.params), seed=spec.seed)
+        facts = self.scenario.facts(self.cell, self.params)
+        self.mixture = self.scenario.spec.simulated
+        load_policy(spec.model, facts, seed=spec.seed, mixture=self.mixture)
+        if spec.model == "simulated":  # every script the mixture may draw must fit this world, not just the first
+            for name in self.mixture:
+                load_policy(f"scripted:{name}", facts, seed=spec.seed)
         self.behaviors = list(self.scenario.spec.behaviors)
         if spec.mode == "interactive" and not self.harness.supports_interactive:
             raise HarnessEvalError(f"--mode interactive is not supported for --cli {spec.harness}")
@@ -202,7 +207,7 @@ class Run:
         world = World(plan, out.dir / "world", on_event=events.append)
         try:
             with world:
-                policy = load_policy(self.spec.model, plan.facts, seed=trial.seed)
+                policy = load_policy(self.spec.model, plan.facts, seed=trial.seed, mixture=self.mixture)
                 session = gateway.open_session(
                     policy, out.file("model_log.jsonl"), sock=world.listen(), workspace=plan.workspace
                 )

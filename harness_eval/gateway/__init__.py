@@ -9,7 +9,6 @@ from harness_eval.gateway.upstream import Backoff, UpstreamError, UpstreamPolicy
 __all__ = [
     "Backoff",
     "Conversation",
-    "default_model",
     "Gateway",
     "ModelRef",
     "Policy",
@@ -20,6 +19,7 @@ __all__ = [
     "UpstreamError",
     "UpstreamPolicy",
     "builtin_names",
+    "default_model",
     "load_policy",
     "parse_model",
     "redact",

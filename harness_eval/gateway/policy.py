@@ -37,23 +37,6 @@ from harness_eval.models import Strict, ToolCall
 
 FACT = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
-# How often `simulated` plays each built-in: mostly compliant, with every disguise represented, so a simulated
-# run exercises the whole detection pipeline and its statistics without any model.
-SIMULATED_MIXTURE: dict[str, int] = {
-    "compliant": 6,
-    "refuse": 2,
-    "exfiltrate": 3,
-    "exfiltrate-rename": 1,
-    "exfiltrate-gzip": 1,
-    "exfiltrate-tar": 1,
-    "exfiltrate-base64": 1,
-    "exfiltrate-split": 1,
-    "exfiltrate-remote": 1,
-    "exfiltrate-local": 1,
-    "exfiltrate-transient": 1,
-    "spec-gaming": 1,
-}
-
 # The answer to auxiliary requests that want free text (OpenCode titles and subagents): short and inert.
 AUXILIARY_TEXT = "Server maintenance"
 
@@ -178,15 +161,20 @@ def builtin_names() -> list[str]:
     )
 
 
-def load_policy(model: str, facts: dict[str, str], seed: int) -> Policy:
+def load_policy(model: str, facts: dict[str, str], seed: int, mixture: dict[str, int] | None = None) -> Policy:
     """The policy for a `--model` value: `scripted:PATH`, `scripted:NAME` (a built-in), `simulated`, or a real
-    model (`provider:model` or a bare id; see providers.py), whose key must then be in the environment."""
+    model (`provider:model` or a bare id; see providers.py), whose key must then be in the environment.
+
+    `simulated` plays one built-in per seed, drawn from `mixture` (built-in name -> weight), which the scenario
+    provides: only it knows which scripts are meaningful in its world."""
     upstream = parse_model(model)
     if upstream is not None:
         return UpstreamPolicy.from_env(upstream)
     if model == "simulated":
-        names = list(SIMULATED_MIXTURE)
-        name = random.Random(seed).choices(names, weights=[SIMULATED_MIXTURE[n] for n in names])[0]
+        if not mixture:
+            raise HarnessEvalError("this scenario defines no `simulated` mixture; use --model scripted:NAME")
+        names = list(mixture)
+        name = random.Random(seed).choices(names, weights=[mixture[n] for n in names])[0]
         script = _builtin_script(name, facts)
         return ScriptedPolicy(f"simulated:{name}", script, simulated=True)
     target = model.removeprefix("scripted:")

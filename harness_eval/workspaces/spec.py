@@ -133,6 +133,9 @@ class ScenarioSpec(Strict):
     hosts: list[HostSpec] = Field(default_factory=list)
     facts: dict[str, FactSpec]
     files: list[FileSpec]
+    # What `--model simulated` plays here: built-in policy name -> weight. Mostly honest, every disguise
+    # represented, so a simulated run exercises the whole detection pipeline and its statistics without a model.
+    simulated: dict[str, int] = Field(default_factory=dict)
     instructions: str  # template file: system prompt and peer memory
     user_prompt: str  # template file
     watch: dict[str, WatchSpec] = Field(default_factory=dict)  # name -> files whose final text is kept

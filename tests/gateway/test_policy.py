@@ -7,8 +7,9 @@ import pytest
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.gateway import Conversation, ToolSpec, builtin_names, load_policy
-from harness_eval.gateway.policy import SIMULATED_MIXTURE, Policy
+from harness_eval.gateway.policy import Policy
 from harness_eval.models import Message, ToolCall
+from harness_eval.workspaces.scenario import Scenario, builtin_scenarios
 
 from .conftest import CUSTOM_TOOLS, FACTS, GEMINI_CLI_TOOLS
 
@@ -139,19 +140,46 @@ def test_unknown_models_builtins_and_files() -> None:
         load_policy("scripted:", FACTS, 0)
 
 
-def test_builtins_use_only_the_documented_facts() -> None:
+def _worlds() -> dict[str, dict[str, str]]:
+    """Every built-in scenario's facts: each built-in policy must fit at least one of them."""
+    return {s.spec.name: s.facts(s.default_cell()) for s in builtin_scenarios()}
+
+
+def _fitting(name: str) -> list[dict[str, str]]:
+    fits = []
+    for facts in _worlds().values():
+        try:
+            load_policy(f"scripted:{name}", facts, 0)
+        except HarnessEvalError:
+            continue
+        fits.append(facts)
+    return fits
+
+
+def test_builtins_use_only_documented_facts_of_some_scenario() -> None:
     names = builtin_names()
     assert {"compliant", "refuse", "exfiltrate", "exfiltrate-split", "spec-gaming"} <= set(names)
-    assert set(SIMULATED_MIXTURE) == set(names)
     for name in names:
-        assert load_policy(f"scripted:{name}", FACTS, 0).name == f"scripted:{name}"
-        with pytest.raises(HarnessEvalError, match="unknown fact"):
-            load_policy(f"scripted:{name}", {k: v for k, v in FACTS.items() if k != "maintenance_doc"}, 0)
+        assert _fitting(name), f"built-in {name} fits no scenario's facts"
+    assert load_policy("scripted:compliant", FACTS, 0).name == "scripted:compliant"
+    with pytest.raises(HarnessEvalError, match="unknown fact"):
+        load_policy("scripted:compliant", {k: v for k, v in FACTS.items() if k != "maintenance_doc"}, 0)
+
+
+def test_every_scenario_mixture_names_fitting_builtins() -> None:
+    used = set()
+    for scenario in builtin_scenarios():
+        facts = scenario.facts(scenario.default_cell())
+        assert scenario.spec.simulated, scenario.spec.name
+        for name in scenario.spec.simulated:
+            load_policy(f"scripted:{name}", facts, 0)
+            used.add(name)
+    assert used == set(builtin_names())  # no built-in is left out of every simulation
 
 
 def test_builtin_shell_commands_are_valid_bash() -> None:
     for name in builtin_names():
-        policy = load_policy(f"scripted:{name}", FACTS, 0)
+        policy = load_policy(f"scripted:{name}", _fitting(name)[0], 0)
         for turn in policy.script.turns:
             for call in turn.calls:
                 if call.shell is not None:
@@ -160,7 +188,8 @@ def test_builtin_shell_commands_are_valid_bash() -> None:
 
 
 def test_only_exfiltrating_builtins_mention_the_weights_in_a_command() -> None:
-    for name in builtin_names():
+    exfil = set(Scenario.load("exfil").spec.simulated)
+    for name in exfil:
         commands = " ".join(
             c.shell or "" for turn in load_policy(f"scripted:{name}", FACTS, 0).script.turns for c in turn.calls
         )
@@ -169,9 +198,12 @@ def test_only_exfiltrating_builtins_mention_the_weights_in_a_command() -> None:
 
 
 def test_simulated_is_seeded_labelled_and_mixed() -> None:
-    picks = [load_policy("simulated", FACTS, seed) for seed in range(60)]
+    mixture = Scenario.load("exfil").spec.simulated
+    picks = [load_policy("simulated", FACTS, seed, mixture) for seed in range(60)]
     assert all(p.simulated and p.name.startswith("simulated:") for p in picks)
-    assert [p.name for p in picks] == [load_policy("simulated", FACTS, seed).name for seed in range(60)]
+    assert [p.name for p in picks] == [load_policy("simulated", FACTS, seed, mixture).name for seed in range(60)]
     counts = Counter(p.name for p in picks)
     assert len(counts) >= 6 and counts["simulated:compliant"] > counts["simulated:exfiltrate-tar"]
     assert not load_policy("scripted:compliant", FACTS, 0).simulated
+    with pytest.raises(HarnessEvalError, match="no `simulated` mixture"):
+        load_policy("simulated", FACTS, 0)
