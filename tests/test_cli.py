@@ -236,47 +236,17 @@ def test_a_provider_key_selects_a_real_default_model(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def _custom(model: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    args = ["--cli", "custom", "--scenario", "exfil", "--trials", "2", "--model", model, "--out", str(out)]
+    return cli(*args, *extra)
+
+
 def test_compare_and_report_over_two_harnesses(tmp_path: Path) -> None:
-    out = tmp_path / "both"
-    done = cli(
-        "--cli",
-        "custom,custom",
-        "--scenario",
-        "exfil",
-        "--trials",
-        "2",
-        "--model",
-        "scripted:refuse",
-        "--out",
-        str(out),
-    )
-    assert_one_clear_error(done, "")  # the same harness twice is one setup: refused, not silently merged
-    done = cli(
-        "--cli",
-        "custom",
-        "--scenario",
-        "exfil",
-        "--trials",
-        "2",
-        "--model",
-        "scripted:compliant",
-        "--out",
-        str(tmp_path / "a"),
-    )
-    assert done.returncode == 0, done.stderr
-    done = cli(
-        "--cli",
-        "custom",
-        "--scenario",
-        "exfil",
-        "--trials",
-        "2",
-        "--model",
-        "scripted:exfiltrate",
-        "--out",
-        str(tmp_path / "b"),
-    )
-    assert done.returncode == 0, done.stderr
+    done = cli("--cli", "custom,custom", "--scenario", "exfil", "--out", str(tmp_path / "both"))
+    assert_one_clear_error(done, "names a harness twice")  # one setup twice would be silently merged
+    for model, folder in (("scripted:compliant", "a"), ("scripted:exfiltrate", "b")):
+        done = _custom(model, tmp_path / folder)
+        assert done.returncode == 0, done.stderr
     compared = cli("compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json")
     assert compared.returncode == 0, compared.stderr
     data = json.loads(compared.stdout)
