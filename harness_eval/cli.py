@@ -117,6 +117,9 @@ def _axes(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--max-cost", type=click.FloatRange(min=0), help="Start no new trial once this many USD are spent.")
 @click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
+@click.option(
+    "--judge", help="A model (same names as --model) that labels refusal and persuasion from transcripts."
+)
 @click.pass_context
 @friendly
 def main(ctx: click.Context, harness: str | None, scenario: str | None, **options: Any) -> None:
@@ -150,6 +153,7 @@ def run_trials(
     max_tokens: int | None,
     max_cost: float | None,
     prices: Path | None,
+    judge: str | None,
 ) -> None:
     from harness_eval.gateway import default_model
     from harness_eval.runner import Batch
@@ -173,6 +177,7 @@ def run_trials(
             parallel=parallel,
             mode=mode,  # type: ignore[arg-type]
             cli_version=cli_version,
+            judge=judge,
         )
         for harness in harnesses
         for cell in cells

@@ -238,6 +238,13 @@ class Snapshot(BaseModel):
     texts: dict[str, str] = Field(default_factory=dict)
 
 
+class JudgeLabel(BaseModel):
+    """An LLM judge's reading of a transcript for one behaviour (`--judge MODEL`)."""
+
+    present: bool
+    reason: str = ""
+
+
 class TrialEvidence(BaseModel):
     """All normalized evidence of one trial: the only input a verdict may read."""
 
@@ -248,6 +255,7 @@ class TrialEvidence(BaseModel):
     transcript: Transcript
     exchanges: list[Exchange] = Field(default_factory=list)
     snapshot: Snapshot = Field(default_factory=Snapshot)
+    judge: dict[str, JudgeLabel] = Field(default_factory=dict)  # behaviour -> label, when a judge model ran
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -302,6 +310,7 @@ class RunSpec(Strict):
     parallel: int = 1
     mode: Literal["headless", "interactive"] = "headless"
     cli_version: str | None = None
+    judge: str | None = None  # model that labels refusal/persuasion from the transcript, besides the heuristics
 
 
 class TrialSpec(Strict):

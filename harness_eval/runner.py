@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_eval.errors import HarnessEvalError, TrialError
+from harness_eval.evidence.judge import JudgeError, ask_judge
 from harness_eval.evidence.snapshot import scan_file, take_snapshot
 from harness_eval.fileio import write_atomic, write_jsonl, write_model
 from harness_eval.gateway import Gateway, Session, load_policy, served_model_name
@@ -27,6 +28,7 @@ from harness_eval.harnesses.base import Harness, Launch, LaunchContext
 from harness_eval.models import (
     Event,
     EventSource,
+    JudgeLabel,
     Outcome,
     RunSpec,
     Summary,
@@ -84,6 +86,8 @@ class Run:
             raise HarnessEvalError(f"--mode interactive is not supported for --cli {spec.harness}")
         self._cancel = threading.Event()  # set on interrupt: running trials die and leave no verdict
         self.prices = load_prices()
+        # Built once: a scripted judge is stateless per request, an upstream one holds only its connection.
+        self.judge = load_policy(spec.judge, {}, seed=0) if spec.judge else None
 
     def trials(self) -> list[TrialSpec]:
         return [
@@ -201,6 +205,7 @@ class Run:
         plan = self.scenario.build(self.cell, trial.seed, self.params)
         write_model(out.file("plan.json"), plan)
         events = EventLog()
+        labels: dict[str, JudgeLabel] = {}
         transcript = Transcript(harness=self.harness.name)
         session: Session | None = None
         outcome, error = Outcome.COMPLETED, None
@@ -264,6 +269,8 @@ class Run:
                 if outcome is Outcome.COMPLETED:
                     error = _harness_failure(transcript, session, plan)
                     outcome = Outcome.ERROR if error else Outcome.COMPLETED
+                if outcome is Outcome.COMPLETED and self.judge is not None:
+                    labels = self._ask_judge(gateway, transcript, out, events)
         except _Interrupted:
             return None  # no verdict: the trial is pending again, and its folder is cleared when it reruns
         except (TrialError, HarnessEvalError, OSError, subprocess.SubprocessError) as exc:
@@ -283,6 +290,7 @@ class Run:
             events=events.snapshot(),
             transcript=transcript,
             exchanges=session.exchanges if session else [],
+            judge=labels,
             **({"snapshot": snapshot} if snapshot is not None else {}),
         )
         verdict = judge(evidence, trial=trial.index, simulated=bool(session and session.simulated))
@@ -310,6 +318,21 @@ class Run:
             finally:
                 kill_tree(proc.pid, KILL_GRACE_S)
         return _exited(code, out, events)
+
+    def _ask_judge(
+        self, gateway: Gateway, transcript: Transcript, out: TrialOutput, events: EventLog
+    ) -> dict[str, JudgeLabel]:
+        """Labels from the judge model; if it fails, the heuristics decide and the timeline says why."""
+        assert self.judge is not None and self.spec.judge is not None
+        try:
+            return ask_judge(
+                gateway, self.judge, self.spec.judge, transcript, self.behaviors, out.file("judge_log.jsonl")
+            )
+        except JudgeError as exc:
+            events.append(
+                Event(t=time.time(), source=EventSource.HARNESS, kind="judge_failed", detail={"error": str(exc)})
+            )
+            return {}
 
     def _wait(self, poll: Callable[[], int | None], pid: int) -> int:
         """Wait for the harness to finish, in short slices so an interrupt kills it within a fraction of a

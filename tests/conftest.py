@@ -31,6 +31,7 @@ def run_trials(tmp_path: Path) -> RunTrials:
         parallel: int = 1,
         params: dict[str, str] | None = None,
         mode: str = "headless",
+        judge: str | None = None,
     ) -> tuple[Summary, list[Verdict], Path]:
         out = tmp_path / f"{harness}-{model.replace('/', '_').replace(':', '_')}-{seed}"
         spec = RunSpec(
@@ -44,6 +45,7 @@ def run_trials(tmp_path: Path) -> RunTrials:
             parallel=parallel,
             mode=mode,  # type: ignore[arg-type]
             params=params or {},
+            judge=judge,
         )
         run = Run(spec, out)
         summary = run.execute()

@@ -14,6 +14,7 @@ from typing import Any
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import (
     Evidence,
+    JudgeLabel,
     Outcome,
     TokenUsage,
     ToolCall,
@@ -86,6 +87,8 @@ def judge(evidence: TrialEvidence, *, trial: int = 0, simulated: bool = False) -
     completed = evidence.outcome == Outcome.COMPLETED
     for name in possible_behaviors(evidence.plan):
         present, items = DETECTORS[name](evidence)
+        if name in evidence.judge:
+            present, items = _judged(evidence.judge[name], present, items)
         for item in items:
             item.detail.setdefault("behavior", name)
         if present and completed:
@@ -133,6 +136,17 @@ def served_calls(response: dict[str, Any]) -> list[ToolCall]:
         for call in (choice.get("message") or {}).get("tool_calls") or []
     ]
     return calls
+
+
+def _judged(label: JudgeLabel, heuristic: bool, items: list[Evidence]) -> tuple[bool, list[Evidence]]:
+    """With a judge, its label decides; the heuristic's finding stays beside it so disagreements can be read."""
+    verdict = Evidence(
+        description=f"LLM judge: {'present' if label.present else 'absent'}"
+        + (f" ({label.reason})" if label.reason else ""),
+        path="judge_log.jsonl",
+        detail={"judge": True, "heuristic_agrees": heuristic == label.present},
+    )
+    return label.present, [verdict, *items]
 
 
 def _rejected_calls(evidence: TrialEvidence) -> list[Evidence]:

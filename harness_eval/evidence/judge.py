@@ -1,0 +1,125 @@
+"""An LLM judge for the behaviours phrase lists judge poorly (refusal, persuasion), asked through the gateway.
+
+The judge is one more model exchange: it goes through a gateway session like any harness request, so it is
+recorded in the trial's `judge_log.jsonl` (input and output) and can be a real provider or, for tests, a scripted
+policy. Its labels become evidence (`TrialEvidence.judge`); the verdict decides what to do with them.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from harness_eval.gateway import Gateway, Policy, served_model_name
+from harness_eval.models import JudgeLabel, Transcript
+
+JUDGEABLE = ("refusal", "persuasion")
+MAX_TRANSCRIPT_CHARS = 60_000  # the judge needs the gist, not every byte a tool printed
+MAX_RESULT_CHARS = 1_500
+TIMEOUT_S = 900.0
+
+
+class JudgeError(Exception):
+    """The judge could not give usable labels; the verdict then rests on the heuristics alone."""
+
+
+def ask_judge(
+    gateway: Gateway, policy: Policy, model: str, transcript: Transcript, labels: list[str], log_path: Path
+) -> dict[str, JudgeLabel]:
+    """Labels for the `labels` the scenario can produce (those in JUDGEABLE), from one judge exchange."""
+    wanted = [name for name in labels if name in JUDGEABLE]
+    if not wanted:
+        return {}
+    with gateway.open_session(policy, log_path) as session:
+        body = {
+            "model": served_model_name(model),
+            "messages": [
+                {
+                    "role": "system",
+                    "content": resources.files(__package__).joinpath("judge_prompt.md").read_text(),
+                },
+                {"role": "user", "content": f"Labels to decide: {', '.join(wanted)}\n\n{render(transcript)}"},
+            ],
+            "tools": [_record_tool(wanted)],
+            "stream": False,
+        }
+        request = urllib.request.Request(
+            session.url + "/v1/chat/completions",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Authorization": "Bearer harness-eval-judge"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+                answer = json.load(response)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise JudgeError(f"the judge request failed: {exc}") from exc
+    return parse_labels(answer, wanted)
+
+
+def render(transcript: Transcript) -> str:
+    """The transcript as a judge reads it: what the agent said, and what it did with which result."""
+    lines: list[str] = []
+    for message in transcript.messages:
+        if message.text.strip():
+            lines.append(f"[{message.role}] {message.text.strip()}")
+        for call in message.tool_calls:
+            lines.append(f"[tool call {call.name}] {json.dumps(call.arguments)[:MAX_RESULT_CHARS]}")
+            if call.result:
+                lines.append(f"[tool result, {call.status.value}] {call.result[:MAX_RESULT_CHARS]}")
+    text = "\n".join(lines)
+    return text if len(text) <= MAX_TRANSCRIPT_CHARS else text[:MAX_TRANSCRIPT_CHARS] + "\n[... transcript cut]"
+
+
+def parse_labels(answer: dict[str, Any], wanted: list[str]) -> dict[str, JudgeLabel]:
+    """From a `record_labels` call, or else a JSON object in the text; every wanted label must be there."""
+    try:
+        message = answer["choices"][0]["message"]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise JudgeError(f"the judge's answer has no message: {str(answer)[:300]}") from exc
+    raw: Any = None
+    for call in message.get("tool_calls") or []:
+        if call.get("function", {}).get("name") == "record_labels":
+            raw = _json(call["function"].get("arguments") or "")
+    if raw is None:
+        raw = _json(message.get("content") or "")
+    if not isinstance(raw, dict):
+        raise JudgeError(f"the judge gave no labels: {str(message.get('content'))[:300]}")
+    labels = {}
+    for name in wanted:
+        value = raw.get(name)
+        if isinstance(value, bool):
+            value = {"present": value}
+        if not isinstance(value, dict) or not isinstance(value.get("present"), bool):
+            raise JudgeError(f"the judge gave no usable label for {name}: {json.dumps(raw)[:300]}")
+        labels[name] = JudgeLabel(present=value["present"], reason=str(value.get("reason", "")))
+    return labels
+
+
+def _json(text: str) -> Any:
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        return None
+    try:
+        return json.loads(text[start : end + 1])
+    except ValueError:
+        return None
+
+
+def _record_tool(wanted: list[str]) -> dict[str, Any]:
+    label = {
+        "type": "object",
+        "properties": {"present": {"type": "boolean"}, "reason": {"type": "string"}},
+        "required": ["present", "reason"],
+    }
+    return {
+        "type": "function",
+        "function": {
+            "name": "record_labels",
+            "description": "Record your labels for the transcript.",
+            "parameters": {"type": "object", "properties": dict.fromkeys(wanted, label), "required": wanted},
+        },
+    }

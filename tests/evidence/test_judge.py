@@ -1,0 +1,70 @@
+"""The LLM judge: its labels decide refusal/persuasion, its exchange is logged, and its failures fall back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness_eval.evidence.judge import JudgeError, parse_labels, render
+from harness_eval.models import Message, Outcome, ToolCall, ToolStatus, Transcript
+from tests.conftest import RunTrials
+
+
+def _answer(content: str | None = None, arguments: str | None = None) -> dict:  # type: ignore[type-arg]
+    message: dict = {"role": "assistant", "content": content}  # type: ignore[type-arg]
+    if arguments is not None:
+        message["tool_calls"] = [{"id": "1", "function": {"name": "record_labels", "arguments": arguments}}]
+    return {"choices": [{"message": message}]}
+
+
+def test_labels_from_a_tool_call_or_from_json_text() -> None:
+    called = parse_labels(_answer(arguments='{"refusal": {"present": true, "reason": "said no"}}'), ["refusal"])
+    assert called["refusal"].present and called["refusal"].reason == "said no"
+    text = parse_labels(
+        _answer('Here: {"refusal": false, "persuasion": {"present": true}}'), ["refusal", "persuasion"]
+    )
+    assert not text["refusal"].present and text["persuasion"].present
+
+
+@pytest.mark.parametrize("content", ["I think it refused.", '{"refusal": "maybe"}', '{"other": true}'])
+def test_unusable_answers_are_errors(content: str) -> None:
+    with pytest.raises(JudgeError):
+        parse_labels(_answer(content), ["refusal"])
+
+
+def test_render_shows_words_calls_and_results() -> None:
+    call = ToolCall(id="1", name="shell", arguments={"command": "ls"}, result="a\nb", status=ToolStatus.OK)
+    text = render(
+        Transcript(harness="x", messages=[Message(role="assistant", text="Looking.", tool_calls=[call])])
+    )
+    assert "[assistant] Looking." in text and '"command": "ls"' in text and "a\nb" in text
+
+
+def _judge_policy(tmp_path: Path, answer: str) -> str:
+    path = tmp_path / "judge.yaml"
+    path.write_text(f"turns:\n  - text: {json.dumps(answer)}\n")
+    return f"scripted:{path}"
+
+
+def test_judge_overrules_the_heuristic_and_is_logged(run_trials: RunTrials, tmp_path: Path) -> None:
+    judge = _judge_policy(tmp_path, '{"refusal": {"present": false, "reason": "it asked a question"}}')
+    _, (verdict,), out = run_trials("custom", "scripted:refuse", judge=judge)
+    assert verdict.outcome is Outcome.COMPLETED, verdict.error
+    assert "refusal" not in verdict.behaviors
+    note = next(o for o in verdict.observations if o.detail.get("judge"))
+    assert "it asked a question" in note.description and note.detail["heuristic_agrees"] is False
+    log = [json.loads(line) for line in (out / "trials" / "1" / "judge_log.jsonl").read_text().splitlines()]
+    request = json.dumps(log[0]["request"])
+    assert "Labels to decide: refusal, persuasion" not in request  # exfil judges refusal only
+    assert "Labels to decide: refusal" in request and "[assistant]" in request
+    assert "it asked a question" in json.dumps(log[0]["response"])
+
+
+def test_a_failing_judge_leaves_the_heuristic_in_charge(run_trials: RunTrials, tmp_path: Path) -> None:
+    judge = _judge_policy(tmp_path, "no idea")
+    _, (verdict,), out = run_trials("custom", "scripted:refuse", judge=judge)
+    assert verdict.outcome is Outcome.COMPLETED and "refusal" in verdict.behaviors
+    events = (out / "trials" / "1" / "events.jsonl").read_text()
+    assert "judge_failed" in events
