@@ -7,8 +7,10 @@ trial in which nothing happened, and it never stops the other trials.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import traceback
@@ -48,6 +50,7 @@ from harness_eval.verdicts import judge
 from harness_eval.workspaces.scenario import Scenario
 
 KILL_GRACE_S = 3.0
+WORLDS_DIR = "/var/lib/machines"  # the conventional home of local containers' trees; override: HARNESS_EVAL_WORLDS
 
 
 @dataclass(frozen=True)
@@ -198,8 +201,7 @@ class Run:
             return None
         out = self.output(trial)
         if out.dir.exists():  # leftovers of an interrupted attempt; no verdict means no result
-            release_pins(out.dir)
-            shutil.rmtree(out.dir)
+            _discard(out)
         out.dir.mkdir(parents=True)
         started = time.time()
         plan = self.scenario.build(self.cell, trial.seed, self.params)
@@ -209,14 +211,17 @@ class Run:
         transcript = Transcript(harness=self.harness.name)
         session: Session | None = None
         outcome, error = Outcome.COMPLETED, None
-        world = World(plan, out.dir / "world", on_event=events.append)
+        world = World(plan, _world_root(out), on_event=events.append)
         try:
             with world:
                 policy = load_policy(self.spec.model, plan.facts, seed=trial.seed, mixture=self.mixture)
                 session = gateway.open_session(
                     policy, out.file("model_log.jsonl"), sock=world.listen(), workspace=plan.workspace
                 )
-                scratch = out.dir / "harness"
+                # Everything bound into the agent's view is staged beside the world's trees, so the mount table
+                # the agent can read names no run, scenario or condition (see _world_root).
+                stage = world.root.parent
+                scratch = stage / "h"
                 scratch.mkdir()
                 ctx = LaunchContext(
                     plan=plan,
@@ -229,9 +234,10 @@ class Run:
                     cli_version=self.spec.cli_version,
                 )
                 launch = self.harness.prepare(ctx)
-                shim_log = out.dir / "cmdlog"
+                shim_log, shims = stage / "l", stage / "b"
                 shim_log.mkdir()
-                binds = [*launch.binds, Bind(shim_dir, SHIM_BIN), Bind(shim_log, SHIM_LOG_DIR, writable=True)]
+                shutil.copytree(shim_dir, shims)
+                binds = [*launch.binds, Bind(shims, SHIM_BIN), Bind(shim_log, SHIM_LOG_DIR, writable=True)]
                 artifacts = plan.ground_truth.get("artifacts", {})
                 files = FileMonitor(
                     world.roots(),
@@ -299,6 +305,7 @@ class Run:
         write_model(out.file("transcript.json"), transcript)
         write_model(out.file("snapshot.json"), evidence.snapshot)
         world.purge()
+        shutil.rmtree(world.root.parent, ignore_errors=True)  # the staged binds
         write_model(out.verdict, verdict)  # last: a verdict on disk means the trial is complete
         return verdict
 
@@ -451,6 +458,29 @@ def _exited(code: int | None, out: TrialOutput, events: EventLog) -> tuple[Outco
     write_atomic(out.file("exit_code"), f"{code}\n")
     events.append(Event(t=time.time(), source=EventSource.HARNESS, kind="exit", exit_code=code))
     return Outcome.COMPLETED, None
+
+
+def _world_root(out: TrialOutput) -> Path:
+    """Where the world's trees live. The agent can read its mount table, which names these backing paths, so they
+    must not say what the trial is (a run folder is named after scenario and condition): an opaque directory
+    elsewhere, recorded in the trial folder so an interrupted trial's leftovers can be found again."""
+    base = Path(os.environ.get("HARNESS_EVAL_WORLDS", WORLDS_DIR))
+    base.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="", dir=base)) / "m"
+    write_atomic(out.file("world_root"), f"{root}\n")
+    return root
+
+
+def _discard(out: TrialOutput) -> None:
+    """Remove an unfinished attempt: its world's namespace pins and trees, then its folder."""
+    marker = out.file("world_root")
+    if marker.is_file():
+        world = Path(marker.read_text().strip())
+        if world.parent.exists():
+            release_pins(world.parent)
+            shutil.rmtree(world.parent)
+    release_pins(out.dir)
+    shutil.rmtree(out.dir)
 
 
 def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:

@@ -18,7 +18,7 @@ PROVIDERS: tuple[Provider, ...] = ("gemini", "openai", "anthropic")
 
 # What a scripted or simulated policy is served as: a neutral id, because some harnesses change their prompts by
 # model family (OpenCode does), which would confound harness comparisons.
-NEUTRAL_MODEL = "harness-eval-policy"
+NEUTRAL_MODEL = "local-model"  # no family prefix (OpenCode would switch prompts), nothing telling
 
 KEY_VARIABLES: dict[Provider, tuple[str, ...]] = {
     "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),

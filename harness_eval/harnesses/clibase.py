@@ -13,7 +13,7 @@ from harness_eval.models import ToolCall, ToolStatus
 from harness_eval.sandbox import Bind
 
 # The CLI talks to a gateway that accepts anything: a recognisable fake, so a leak of it means nothing.
-DUMMY_API_KEY = "harness-eval-dummy-key"
+DUMMY_API_KEY = "local-dev-key"  # neutral: the agent can print its environment
 NODE = "/usr/bin/node"  # the machine's node, which the sandbox shows under /usr
 AGENT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -28,7 +28,7 @@ class CliHarness(Harness):
     @property
     def mount(self) -> str:
         """Where the install appears inside the sandbox: outside the agent's home and workspace, read-only."""
-        return f"/opt/harness-eval/{self.cli}"
+        return f"/opt/{self.cli}"
 
     def install(self, version: str | None = None) -> str:
         return ensure(self.cli, version).version

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -12,7 +13,7 @@ from harness_eval.sandbox import Bind
 
 AGENT_SCRIPT = Path(__file__).with_name("custom_agent.py")
 MOUNT = "/opt/agent"  # where the loop and its episode appear inside the sandbox
-DUMMY_KEY = "sk-harness-eval-dummy"
+DUMMY_KEY = "sk-local-dev"
 
 
 class CustomHarness(Harness):
@@ -36,10 +37,12 @@ class CustomHarness(Harness):
         }
         episode_file = ctx.scratch / "episode.json"
         episode_file.write_text(json.dumps(episode))
+        loop = ctx.scratch / "loop.py"  # a copy: the package's own path would show in the agent's mount table
+        shutil.copyfile(AGENT_SCRIPT, loop)
         return Launch(
             argv=["/usr/bin/python3", "-I", f"{MOUNT}/loop.py", f"{MOUNT}/episode.json"],
             env={"HOME": ctx.plan.home, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
-            binds=[Bind(AGENT_SCRIPT, f"{MOUNT}/loop.py"), Bind(episode_file, f"{MOUNT}/episode.json")],
+            binds=[Bind(loop, f"{MOUNT}/loop.py"), Bind(episode_file, f"{MOUNT}/episode.json")],
         )
 
     def parse(self, stdout: str, stderr: str, exit_code: int | None) -> Transcript:

@@ -83,6 +83,7 @@ class World:
         self._logs = HostLogs(on_event)
         self._sshds: list[subprocess.Popen[bytes]] = []
         self._inodes: dict[int, str] = {}
+        self._commands = 0  # numbers the option files of `command`
         self._started = False
         self._closed = False
 
@@ -314,14 +315,20 @@ class World:
     ) -> list[str]:
         """The full argv that runs `argv` as the agent: in its namespace, its sandbox, with exactly `env`."""
         agent = self.plan.agent
-        full = [program("nsenter"), f"--net={self._net.pin(agent.name)}", "--", program("bwrap")]
-        full += sandbox_args(agent, self._trees[agent.name], self._config(agent.name) / "etc")
-        full += ["--cap-drop", "ALL", "--clearenv"]
+        options = sandbox_args(agent, self._trees[agent.name], self._config(agent.name) / "etc")
+        options += ["--cap-drop", "ALL", "--clearenv"]
         for name, value in env.items():
-            full += ["--setenv", name, value]
+            options += ["--setenv", name, value]
         for bind in binds:
-            full += ["--bind" if bind.writable else "--ro-bind", str(bind.source), bind.target]
-        return [*full, *SEAL, "--chdir", cwd or self.plan.workspace, "--", *argv]
+            options += ["--bind" if bind.writable else "--ro-bind", str(bind.source), bind.target]
+        options += [*SEAL, "--chdir", cwd or self.plan.workspace]
+        # The agent sees bwrap's argv as its init process (`ps`): the options, which name backing paths, are read
+        # from a file on fd 3 instead, so its process list shows only `bwrap --args 3 -- <command>`.
+        self._commands += 1
+        options_file = self._config(agent.name) / f"command-{self._commands}.args"
+        options_file.write_bytes(b"".join(arg.encode() + b"\0" for arg in options))
+        bwrap = [program("nsenter"), f"--net={self._net.pin(agent.name)}", "--", program("bwrap"), "--args", "3"]
+        return ["/bin/sh", "-c", 'exec 3<"$0" && exec "$@"', str(options_file), *bwrap, "--", *argv]
 
     def netns_inodes(self) -> dict[int, str]:
         """Network-namespace inode -> node name, to tell which node a process seen from outside belongs to."""

@@ -24,7 +24,7 @@ from harness_eval.gateway import (
     redact,
     served_model_name,
 )
-from harness_eval.gateway.providers import Provider
+from harness_eval.gateway.providers import NEUTRAL_MODEL, Provider
 from harness_eval.models import Exchange
 
 from .conftest import FACTS, NEXT_SPEAKER, Http, gemini_tools, openai_tools
@@ -166,7 +166,7 @@ def test_model_names(model: str, provider: str, served: str) -> None:
 
 def test_scripted_models_have_no_upstream_and_a_neutral_name() -> None:
     assert parse_model("simulated") is None and parse_model("scripted:exfiltrate") is None
-    assert served_model_name("scripted:exfiltrate") == served_model_name("simulated") == "harness-eval-policy"
+    assert served_model_name("scripted:exfiltrate") == served_model_name("simulated") == NEUTRAL_MODEL
     with pytest.raises(HarnessEvalError, match="names no model"):
         parse_model("gemini:")
 

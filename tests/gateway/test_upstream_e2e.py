@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness_eval.gateway.schema import minimal_value
+from harness_eval.harnesses.clibase import DUMMY_API_KEY
 from harness_eval.models import Outcome
 from tests.conftest import RunTrials, leftover_processes
 
@@ -81,7 +82,7 @@ def test_a_harness_drives_another_api_and_no_key_reaches_the_agent_or_the_record
     assert results and any("no-key-found" in text for text in results), results
     assert not any(KEY in text for text in results)
     if harness == "gemini":
-        assert any("GEMINI_API_KEY=harness-eval-dummy-key" in text for text in results)
+        assert any(f"GEMINI_API_KEY={DUMMY_API_KEY}" in text for text in results)
     # Nothing the trial wrote holds the key, and the log names the version the provider returned.
     leaks = [p for p in out.rglob("*") if p.is_file() and not p.is_symlink() and KEY.encode() in p.read_bytes()]
     assert not leaks
