@@ -12,6 +12,8 @@ import pytest
 from harness_eval.models import RunSpec, Summary, Verdict
 from harness_eval.runner import Run
 
+KTHREADD = 2  # parent of every kernel thread, which the kernel starts whenever it likes
+
 RunTrials = Callable[..., tuple[Summary, list[Verdict], Path]]
 
 
@@ -55,11 +57,18 @@ def run_trials(tmp_path: Path) -> RunTrials:
 
 
 def leftover_processes(out: Path) -> list[str]:
-    """Processes of a run's worlds that outlived it. Every sandbox (agent or host) is a bwrap whose command line
-    names its world folder, and everything inside dies with it (own pid namespace), so bwraps are what to count."""
+    """Processes that a run started and that outlived it: anything born after the run began (its spec.json) that
+    is still alive, apart from this test process. Command lines cannot tell: worlds live under opaque paths and
+    the agent's bwrap reads its options from a file descriptor, by design (see World.command)."""
+    since = (out / "spec.json").stat().st_mtime - 0.5
+    me = os.getpid()
     found = []
-    for proc in psutil.process_iter(["pid", "cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if str(out) in cmdline and proc.info["pid"] != os.getpid():
-            found.append(f"{proc.info['pid']} {cmdline[:160]}")
+    for proc in psutil.process_iter(["pid", "ppid", "create_time", "cmdline", "status"]):
+        info = proc.info
+        kernel_thread = info["ppid"] == KTHREADD
+        if info["pid"] == me or kernel_thread or info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        if (info["create_time"] or 0) < since:
+            continue
+        found.append(f"{info['pid']} {' '.join(info['cmdline'] or [])[:160]}")
     return found
