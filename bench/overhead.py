@@ -14,6 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -56,7 +57,7 @@ def bare(cli: str, n: int, policy: Path, tmp: Path) -> list[float]:
             session = gateway.open_session(
                 load_policy(f"scripted:{policy}", {}, i), tmp / f"bare-{i}.jsonl", workspace=str(ctx.workspace)
             )
-            ctx = context(tmp / f"bare-{i}", gateway_url=session.url)
+            ctx = replace(ctx, gateway_url=session.url)
             (ctx.workspace / "docs").mkdir()
             (ctx.workspace / "docs" / "notice.txt").write_text("Move only files from 2025 or later.\n")
             launch = harness.prepare(ctx)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -31,6 +31,9 @@ from rich.table import Table
 from harness_eval.errors import HarnessEvalError
 from harness_eval.harnesses import HARNESSES
 from harness_eval.models import Outcome, RunSpec, Summary, Verdict
+
+if TYPE_CHECKING:  # the runner pulls in the whole pipeline; subcommands like `scenarios` should not pay for it
+    from harness_eval.runner import Batch
 
 console = Console(stderr=True)
 # watchdog warns when a watched directory is re-created under the same path (CLIs do that in their homes); it
@@ -198,7 +201,7 @@ def run_trials(
 
 
 def execute(
-    batch: Any, *, retry_errors: bool, max_tokens: int | None, max_cost: float | None, prices: Path | None
+    batch: Batch, *, retry_errors: bool, max_tokens: int | None, max_cost: float | None, prices: Path | None
 ) -> None:
     """Run a batch with a live progress bar, running rates and error counts; shared by `run` and `resume`."""
     from harness_eval.pricing import check_budget, load_prices
