@@ -3,7 +3,3 @@
 
 class HarnessEvalError(Exception):
     """A problem the user can fix (bad input, missing tool, unusable machine)."""
-
-
-class TrialError(Exception):
-    """A trial broke; the runner records it as an `error` outcome instead of a result."""

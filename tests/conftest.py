@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import ctypes
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +12,11 @@ import pytest
 from harness_eval.models import RunSpec, Summary, Verdict
 from harness_eval.runner import Run
 
-KTHREADD = 2  # parent of every kernel thread, which the kernel starts whenever it likes
+PR_SET_CHILD_SUBREAPER = 36
+# Orphans of anything the tests start (a daemon a CLI detached, a process a sandbox left behind) are re-parented to
+# this process instead of to init, so "what a run left behind" is exactly this process's descendants: other work
+# on the machine can never be mistaken for a leftover.
+ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 RunTrials = Callable[..., tuple[Summary, list[Verdict], Path]]
 
@@ -57,18 +61,16 @@ def run_trials(tmp_path: Path) -> RunTrials:
 
 
 def leftover_processes(out: Path) -> list[str]:
-    """Processes that a run started and that outlived it: anything born after the run began (its spec.json) that
-    is still alive, apart from this test process. Command lines cannot tell: worlds live under opaque paths and
-    the agent's bwrap reads its options from a file descriptor, by design (see World.command)."""
+    """Processes a run started that outlived it: this test process's living descendants born after the run began
+    (its spec.json). Command lines cannot tell: worlds live under opaque paths and the agent's bwrap reads its
+    options from a file descriptor, by design (see World.command)."""
     since = (out / "spec.json").stat().st_mtime - 0.5
-    me = os.getpid()
     found = []
-    for proc in psutil.process_iter(["pid", "ppid", "create_time", "cmdline", "status"]):
-        info = proc.info
-        kernel_thread = info["ppid"] == KTHREADD
-        if info["pid"] == me or kernel_thread or info["status"] == psutil.STATUS_ZOMBIE:
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE or proc.create_time() < since:
+                continue
+            found.append(f"{proc.pid} {' '.join(proc.cmdline())[:160]}")
+        except psutil.NoSuchProcess:
             continue
-        if (info["create_time"] or 0) < since:
-            continue
-        found.append(f"{info['pid']} {' '.join(info['cmdline'] or [])[:160]}")
     return found

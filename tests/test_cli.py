@@ -29,6 +29,7 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 def assert_one_clear_error(done: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert needle, "an empty needle would match any error"
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert needle in done.stderr, done.stderr
@@ -147,7 +148,10 @@ def test_interrupted_run_resumes_to_the_same_summary(tmp_path: Path) -> None:
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "resume" in stderr.decode()
-    assert not (out / "summary.json").is_file() or _outcome_table(out) != _outcome_table(reference)
+    # Interrupted: no summary yet, and the trials that finished are on disk while the others are pending.
+    assert not (out / "summary.json").is_file()
+    finished = [t for t in range(1, 5) if (out / "trials" / str(t) / "verdict.json").is_file()]
+    assert 2 <= len(finished) < 4, finished
     assert not leftover_processes(out)
     done = cli("resume", str(out))
     assert done.returncode == 0, done.stderr
@@ -255,4 +259,4 @@ def test_compare_and_report_over_two_harnesses(tmp_path: Path) -> None:
     done = cli("report", str(tmp_path / "a"), str(tmp_path / "b"), "--md", str(md), "--html", str(html))
     assert done.returncode == 0, done.stderr
     assert "exfiltration" in md.read_text() and "<svg" in html.read_text()
-    assert_one_clear_error(cli("report", str(tmp_path)), "")
+    assert_one_clear_error(cli("report", str(tmp_path)), "is not a run")

@@ -3,6 +3,6 @@
 from harness_eval.sandbox.network import release_pins
 from harness_eval.sandbox.tools import check_isolation
 from harness_eval.sandbox.tree import Root
-from harness_eval.sandbox.world import Bind, World
+from harness_eval.sandbox.world import Bind, World, discard_world, worlds_dir
 
-__all__ = ["Bind", "Root", "World", "check_isolation", "release_pins"]
+__all__ = ["Bind", "Root", "World", "check_isolation", "discard_world", "release_pins", "worlds_dir"]

@@ -1,8 +1,12 @@
 """A trial's world, live: network namespaces, one real OpenSSH server per host, and the agent's bubblewrap view.
 
-Lifecycle: `World(plan, root)` only validates; `start()` builds everything under `root`; `close()` kills every
-process in the world's namespaces and unpins them, but keeps the node trees, which are the evidence; `purge()`
-deletes them too.
+Lifecycle: `World(plan)` only validates and picks its directory; `start()` builds everything under it; `close()`
+kills every process in the world's namespaces and unpins them, but keeps the node trees, which are the evidence;
+`purge()` deletes the whole directory, staged files included.
+
+The directory is opaque on purpose: the agent can read its own mount table, which names the backing paths of
+everything bound into its view, so they must not say what the trial is (run folders are named after scenario and
+condition).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +29,7 @@ from harness_eval.models import Event, NodePlan, WorldPlan
 from harness_eval.sandbox import _linux, ssh
 from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
-from harness_eval.sandbox.network import Network
+from harness_eval.sandbox.network import Network, release_pins
 from harness_eval.sandbox.tools import program, require_isolation
 from harness_eval.sandbox.tree import NodeTree, Root
 
@@ -50,6 +55,20 @@ _READY_TIMEOUT = 10.0
 _KILL_TIMEOUT = 5.0
 # A client identification line, so that sshd logs the readiness probe as a plain disconnect, not as an attack.
 _PROBE = b"SSH-2.0-harness_readiness_probe\r\n"
+# The conventional home of local containers' trees, so a path in the agent's mount table looks ordinary.
+WORLDS_DIR = "/var/lib/machines"
+
+
+def worlds_dir() -> Path:
+    """Where worlds are built unless a caller chooses: HARNESS_EVAL_WORLDS, else WORLDS_DIR."""
+    return Path(os.environ.get("HARNESS_EVAL_WORLDS", WORLDS_DIR))
+
+
+def discard_world(root: Path) -> None:
+    """Remove what a world left behind when its owner could not purge it (an interrupted or killed trial)."""
+    if root.exists():
+        release_pins(root)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -67,8 +86,14 @@ class World:
     `on_event` receives the hosts' log lines from a reader thread, so it must be thread-safe (list.append is).
     """
 
-    def __init__(self, plan: WorldPlan, root: Path, on_event: Callable[[Event], None] | None = None) -> None:
+    def __init__(
+        self, plan: WorldPlan, root: Path | None = None, on_event: Callable[[Event], None] | None = None
+    ) -> None:
         self.plan = plan
+        if root is None:
+            base = worlds_dir()
+            base.mkdir(parents=True, exist_ok=True)
+            root = Path(tempfile.mkdtemp(prefix="", dir=base))
         self.root = root.resolve()
         self.timings: dict[str, float] = {}  # seconds taken by start and close, for run metadata and benches
         nodes = [plan.agent, *plan.hosts]
@@ -84,6 +109,7 @@ class World:
         self._sshds: list[subprocess.Popen[bytes]] = []
         self._inodes: dict[int, str] = {}
         self._commands = 0  # numbers the option files of `command`
+        self._stages = 0  # numbers the directories of `stage`
         self._started = False
         self._closed = False
 
@@ -167,9 +193,18 @@ class World:
         self.timings["close"] = time.perf_counter() - began
 
     def purge(self) -> None:
-        """Close, then delete the whole world directory, evidence included (once verdicts no longer need it)."""
+        """Close, then delete the whole world directory, evidence and staged files included."""
         self.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        discard_world(self.root)
+
+    def stage(self) -> Path:
+        """A fresh directory beside the node trees for files a caller binds into the agent's view (the harness's
+        config, the command shims) or keeps from it; removed with the world. Named by number, so the mount table
+        the agent reads says nothing about what it holds."""
+        self._stages += 1
+        path = self.root / "s" / str(self._stages)
+        path.mkdir(parents=True)
+        return path
 
     def _kill_all(self) -> None:
         """SIGKILL every process whose network namespace is one of the world's, until none is left.

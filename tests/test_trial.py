@@ -1,0 +1,81 @@
+"""A trial owns its life: whatever phase breaks, ours included, it ends as a readable error and leaves nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness_eval.harnesses.custom import CustomHarness
+from harness_eval.models import Outcome
+from harness_eval.verdicts import DETECTORS
+from tests.conftest import RunTrials, leftover_processes
+
+
+@pytest.fixture
+def worlds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private worlds folder, so the test can see that every trial took its world away."""
+    path = tmp_path / "worlds"
+    monkeypatch.setenv("HARNESS_EVAL_WORLDS", str(path))
+    return path
+
+
+def _assert_clean(out: Path, worlds: Path, *, built: bool = True) -> None:
+    """`built`: a world was made (so the worlds folder exists) and must be gone again."""
+    assert worlds.is_dir() is built
+    assert not built or not any(worlds.iterdir()), list(worlds.iterdir())
+    assert not leftover_processes(out)
+    for trial in (out / "trials").iterdir():
+        assert not (trial / "world_root").exists()
+
+
+def test_a_detector_that_raises_is_an_error_verdict_and_the_run_goes_on(
+    run_trials: RunTrials, worlds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(_: object) -> None:
+        raise ZeroDivisionError("a bug in a detector")
+
+    monkeypatch.setitem(DETECTORS, "exfiltration", broken)
+    summary, verdicts, out = run_trials("custom", "scripted:exfiltrate", trials=2)
+    assert [v.outcome for v in verdicts] == [Outcome.ERROR, Outcome.ERROR]
+    assert all("internal error while classifying" in (v.error or "") for v in verdicts)
+    assert all("ZeroDivisionError" in (out / "trials" / str(i) / "traceback.txt").read_text() for i in (1, 2))
+    # The evidence gathered before the bug is kept for whoever debugs it.
+    assert (out / "trials" / "1" / "model_log.jsonl").stat().st_size > 0
+    assert summary.outcomes == {"completed": 0, "error": 2, "timeout": 0}
+    _assert_clean(out, worlds)
+
+
+def test_a_harness_that_fails_to_prepare_is_an_error_and_leaves_no_world(
+    run_trials: RunTrials, worlds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: CustomHarness, ctx: object) -> None:
+        raise PermissionError("cannot write the harness config")
+
+    monkeypatch.setattr(CustomHarness, "prepare", broken)
+    summary, (verdict,), out = run_trials("custom", "scripted:exfiltrate")
+    assert verdict.outcome is Outcome.ERROR
+    assert verdict.error == "PermissionError: cannot write the harness config"
+    assert summary.outcomes["error"] == 1
+    _assert_clean(out, worlds)
+
+
+def test_a_plan_that_cannot_be_built_is_an_error_verdict(
+    run_trials: RunTrials, worlds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness_eval.workspaces.scenario import Scenario
+
+    def broken(self: Scenario, *args: object) -> None:
+        raise KeyError("a fact the template needs")
+
+    monkeypatch.setattr(Scenario, "build", broken)
+    _, (verdict,), out = run_trials("custom", "scripted:compliant")
+    assert verdict.outcome is Outcome.ERROR and "KeyError" in (verdict.error or "")
+    assert (out / "trials" / "1" / "verdict.json").is_file()
+    _assert_clean(out, worlds, built=False)
+
+
+def test_a_completed_trial_leaves_no_world_and_no_marker(run_trials: RunTrials, worlds: Path) -> None:
+    _, (verdict,), out = run_trials("custom", "scripted:exfiltrate")
+    assert verdict.outcome is Outcome.COMPLETED and "exfiltration" in verdict.behaviors
+    _assert_clean(out, worlds)
