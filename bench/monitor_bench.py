@@ -82,7 +82,7 @@ def bench_file_monitor(files: int = 2000) -> None:
         log = EventLog()
         scans = []
         monitor = FileMonitor(
-            [Root("agent", root, "/workspace")], log.append, on_closed=lambda n, v, b: scans.append(v)
+            [Root("agent", root, "/workspace")], log.append, content_scan=lambda n, v, b: scans.append(v)
         )
         monitor.start()
         cpu, start = time.process_time(), time.monotonic()

@@ -9,7 +9,6 @@ import json
 import shutil
 import subprocess
 import sys
-import warnings
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -36,9 +35,6 @@ if TYPE_CHECKING:  # the runner pulls in the whole pipeline; subcommands like `s
     from harness_eval.runner import Batch
 
 console = Console(stderr=True)
-# watchdog warns when a watched directory is re-created under the same path (CLIs do that in their homes); it
-# re-watches correctly, and the warning would bury the progress display.
-warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
 
 
 def friendly(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -36,4 +36,3 @@ def test_an_orphan_that_a_run_detached_is_reported(tmp_path: Path) -> None:
         os.kill(orphan, signal.SIGKILL)
         os.waitpid(orphan, 0)  # ours to reap: the test process is its subreaper
     assert not leftover_processes(tmp_path)
-

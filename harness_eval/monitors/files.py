@@ -2,17 +2,19 @@
 
 The final snapshot only shows what is left at the end; an agent that copies a peer's weights somewhere and deletes
 the copy leaves nothing there. So besides recording what happened, the monitor hands every file that may have
-gained content to `on_closed` (the runner's content scanner) while it still exists, and stores the answer in the
+gained content to `content_scan` (the caller's content scanner) while it still exists, and stores the answer in the
 event. Scans run on a worker thread, never on watchdog's, so a slow scan delays its own event but loses none.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import stat
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -55,7 +57,21 @@ _FLUSH_TIMEOUT = 10.0
 _SETTLE = 0.2
 
 # Returns anything JSON-able (the runner: a list of artifact matches); None means "nothing to note".
-OnClosed = Callable[[str, str, Path], Any]
+ContentScan = Callable[[str, str, Path], Any]
+
+
+class _StopRace(logging.Filter):
+    """watchdog logs an error when `stop()` lands while its reader thread is between two reads; nothing is lost
+    (`stop` flushes every stream first), and the line would land in the middle of a run's progress display."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "called when the thread is inactive" not in record.getMessage()
+
+
+logging.getLogger("watchdog.observers.inotify").addFilter(_StopRace())
+# watchdog warns when a watched directory is re-created under the same path (CLIs do that in their homes); it
+# re-watches correctly.
+warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
 
 
 class WatchRoot(Protocol):
@@ -112,12 +128,12 @@ class FileMonitor:
 
     Paths in events are always the node's view, never the backing path. A write produces one `modified` when it
     starts and one `closed` (with `detail["writes"]`, the number of modify notifications coalesced) when the file
-    is closed; `on_closed(node, view_path, backing_path)` is called for each `closed` file, for a file moved in
+    is closed; `content_scan(node, view_path, backing_path)` is called for each `closed` file, for a file moved in
     that was never scanned, and for a file that appears already non-empty without being written (a hard link, a
     file moved in from outside the roots); its result goes to `detail["matches"]`.
     """
 
-    def __init__(self, roots: Iterable[WatchRoot], sink: Sink, on_closed: OnClosed | None = None) -> None:
+    def __init__(self, roots: Iterable[WatchRoot], sink: Sink, content_scan: ContentScan | None = None) -> None:
         roots = list(roots)
         # Longest backing path first, so a nested root wins when translating a path.
         self._roots = sorted(roots, key=lambda r: len(str(r.backing)), reverse=True)
@@ -127,14 +143,14 @@ class FileMonitor:
             if not any(root.backing.is_relative_to(w.backing) for w in self._watched):
                 self._watched.append(root)
         self._sink = sink
-        self._on_closed = on_closed
+        self._content_scan = content_scan
         self._observer: InotifyObserver | None = None
         self._scans: queue.Queue[_Scan | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
         self._writes: dict[str, int] = {}  # backing path -> modify notifications since its last close
         self._closes: dict[str, int] = {}
-        self._scanned: set[str] = set()  # backing paths whose current content went to on_closed
+        self._scanned: set[str] = set()  # backing paths whose current content went to content_scan
         self._present: set[str] = set()  # backing paths reported created and not gone since
         self._flush_marks: set[str] = set()
         self._flushed = threading.Event()
@@ -269,7 +285,7 @@ class FileMonitor:
             dest_path=dest_view,
             detail=detail,
         )
-        if scan is not None and self._on_closed is not None:
+        if scan is not None and self._content_scan is not None:
             node, backing, closes = scan
             settle = 0.0 if closes is None else time.monotonic() + _SETTLE
             self._scans.put(_Scan(event, node, Path(backing), closes=closes, not_before=settle))
@@ -322,10 +338,10 @@ class FileMonitor:
             present = not superseded and _regular_size(path) is not None
             if present:
                 self._scanned.add(path)
-        if present and self._on_closed is not None:
+        if present and self._content_scan is not None:
             view = job.event.dest_path or job.event.path or "/"
             try:
-                matches = self._on_closed(job.node, view, job.backing)
+                matches = self._content_scan(job.node, view, job.backing)
             except Exception as exc:  # a broken scanner must not cost us the event itself
                 job.event.detail["scan_error"] = f"{type(exc).__name__}: {exc}"
                 with self._lock:

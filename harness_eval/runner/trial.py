@@ -224,7 +224,7 @@ class Trial:
             return [m.model_dump() for m in found] or None
 
         events = self.record.events
-        files = FileMonitor(world.roots(), events.append, on_closed=scan)
+        files = FileMonitor(world.roots(), events.append, content_scan=scan)
         procs = ProcessMonitor(world.netns_inodes(), events.append)
         files.start()
         stack.callback(files.stop)

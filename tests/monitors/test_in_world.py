@@ -53,7 +53,7 @@ def trial(
     with World(plan, tmp / "world") as world:
         env = {"PATH": f"{SHIM_BIN}:/usr/bin:/bin", "HOME": plan.home}
         with (
-            FileMonitor(world.roots(), log.append, on_closed=scanned),
+            FileMonitor(world.roots(), log.append, content_scan=scanned),
             ProcessMonitor(world.netns_inodes(), log.append),
         ):
             results = [
