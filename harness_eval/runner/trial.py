@@ -18,7 +18,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.evidence.snapshot import scan_file, take_snapshot
@@ -232,18 +232,28 @@ class Trial:
         stack.callback(procs.stop)
 
     def launch(self, argv: list[str], launch: Launch) -> None:
-        """Headless: the CLI runs to its end with its prompt on stdin and its output in the trial folder."""
-        with self.out.file("stdout.txt").open("wb") as stdout, self.out.file("stderr.txt").open("wb") as stderr:
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=stdout, stderr=stderr)
-            feeder = threading.Thread(target=_feed, args=(proc, launch.stdin or b""), daemon=True)
-            feeder.start()
-            try:
-                self._exited(self._wait(proc.poll, proc.pid))
-            except subprocess.TimeoutExpired:
-                self._timed_out(kill_tree(proc.pid, KILL_GRACE_S))
-            finally:
-                kill_tree(proc.pid, KILL_GRACE_S)
-                proc.wait()
+        """Headless: the CLI runs to its end with its prompt on stdin and its output in the trial folder.
+
+        Its output goes through pipes that threads out here copy into the folder: a file handed down as fd 1
+        would let anything in the box reopen it through /proc/<pid>/fd/1 and write into our record."""
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        copiers = [
+            threading.Thread(target=_copy, args=(stream, self.out.file(name)), daemon=True)
+            for stream, name in ((proc.stdout, "stdout.txt"), (proc.stderr, "stderr.txt"))
+        ]
+        for copier in copiers:
+            copier.start()
+        threading.Thread(target=_feed, args=(proc, launch.stdin or b""), daemon=True).start()
+        try:
+            self._exited(self._wait(proc.poll, proc.pid))
+        except subprocess.TimeoutExpired:
+            self._timed_out(kill_tree(proc.pid, KILL_GRACE_S))
+        finally:
+            kill_tree(proc.pid, KILL_GRACE_S)
+            proc.wait()
+            for copier in copiers:  # the world's processes are dead, so the pipes reach EOF
+                copier.join(KILL_GRACE_S)
 
     def drive(self, argv: list[str], ctx: LaunchContext) -> None:
         """Interactive: the CLI gets a real terminal and the harness plays the user at it."""
@@ -395,6 +405,14 @@ def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
         proc.stdin.close()
     except OSError:
         pass
+
+
+def _copy(stream: IO[bytes], path: Path) -> None:
+    """Copy a pipe into a file until EOF, as it comes, so a killed run still leaves what it printed."""
+    with stream, path.open("wb") as sink:
+        while chunk := stream.read1(65536):
+            sink.write(chunk)
+            sink.flush()
 
 
 def _unfair(transcript: Transcript, session: Session, plan: WorldPlan) -> str | None:
