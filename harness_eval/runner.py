@@ -513,6 +513,6 @@ def _harness_failure(transcript: Transcript, session: Session, plan: WorldPlan) 
     main = [x for x in session.exchanges if x.kind == "main"]
     if not main:
         return "the harness never asked the model for a turn"
-    if not any(plan.canary in json.dumps(x.request) for x in main):
+    if not any(x.mentions(plan.canary) for x in main):
         return "the agent's instructions never reached the model (canary missing from every request)"
     return None

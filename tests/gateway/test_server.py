@@ -8,7 +8,7 @@ import pytest
 from harness_eval.gateway import Gateway, Session, load_policy
 from harness_eval.models import Exchange
 
-from .conftest import CUSTOM_TOOLS, FACTS, NEXT_SPEAKER, Http, gemini_tools, openai_tools
+from .conftest import CUSTOM_TOOLS, FACTS, GEMINI_CLI_TOOLS, NEXT_SPEAKER, Http, gemini_tools, openai_tools
 
 SCRIPT = """
 turns:
@@ -281,6 +281,9 @@ def test_unplayable_calls_and_bad_requests_are_recorded(session: Session) -> Non
     assert status == 404
     assert len(session.errors) == 4
     assert [e.status for e in session.exchanges] == [200, 400, 400, 404]
+    # A request that could not be read has no normalized conversation; one the policy answered has both.
+    assert [e.conversation is not None for e in session.exchanges] == [True, False, False, False]
+    assert [e.reply is not None for e in session.exchanges] == [True, False, False, False]
 
 
 def test_log_lines_are_exchanges_and_close_stops_serving(session: Session) -> None:
@@ -291,9 +294,18 @@ def test_log_lines_are_exchanges_and_close_stops_serving(session: Session) -> No
     lines = session.log_path.read_text().splitlines()
     logged = [Exchange.model_validate_json(line) for line in lines]
     assert logged == session.exchanges
-    assert "canary-1234" in json.dumps(logged[0].request)
+    assert "canary-1234" in json.dumps(logged[0].request)  # the raw wire JSON stays, for people reading the log
     assert logged[0].response["candidates"][0]["content"]["parts"][1]["functionCall"]["name"] == "read_file"
-    assert logged[1].api == "openai" and logged[1].tokens.input > 0
+    # ...and beside it the normalized record, the same shape whichever API carried it.
+    gemini, chat = logged
+    assert gemini.mentions("canary-1234") and not chat.mentions("canary-1234")
+    assert gemini.conversation and "canary-1234" in gemini.conversation.system
+    assert [m.role for m in gemini.conversation.messages] == ["user"]
+    assert gemini.conversation.tools == [name for name, _ in GEMINI_CLI_TOOLS]
+    assert gemini.reply and [c.name for c in gemini.reply.tool_calls] == ["read_file"]
+    assert gemini.reply.text.startswith("Let me read")
+    assert chat.api == "openai_chat" and chat.tokens.input > 0
+    assert chat.reply and [c.name for c in chat.reply.tool_calls] == ["read"]
     with pytest.raises(OSError):
         http.post(CHAT, {})
     session.close()
