@@ -31,13 +31,14 @@ from harness_eval.gateway.wire.base import (
 )
 from harness_eval.models import Message, TokenUsage, ToolCall, ToolStatus
 
+CHAT = Route("POST", "/v1/chat/completions", "chat")
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
 
 
 class OpenAIChat(Codec):
     name = "openai_chat"
     provider = "openai"
-    routes = (Route("POST", "/v1/chat/completions", "chat"), Route("GET", "/v1/models", "models"))
+    routes = (CHAT, Route("GET", "/v1/models", "models"))
 
     # -- inbound --------------------------------------------------------------------------------------------------
 
