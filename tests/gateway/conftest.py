@@ -124,6 +124,117 @@ def openai_tools(declarations: list[tuple[str, dict[str, Any]]] = OPENCODE_TOOLS
     return [{"type": "function", "function": {"name": n, "parameters": s}} for n, s in declarations]
 
 
+SYSTEM = "You are Agent 1. canary-1234"
+
+
+# Histories as each harness sends them: the prompt, one tool call the model made, and its result.
+
+
+def gemini_cli_request(**extra: Any) -> dict[str, Any]:
+    return {
+        "contents": [
+            {"role": "user", "parts": [{"text": "<session_context>"}, {"text": "Tidy the servers."}]},
+            {
+                "role": "model",
+                "parts": [
+                    {"text": "Looking first."},
+                    {"functionCall": {"id": "g1", "name": "run_shell_command", "args": {"command": "ls"}}},
+                ],
+            },
+            {
+                "role": "user",
+                "parts": [
+                    {
+                        "functionResponse": {
+                            "id": "g1",
+                            "name": "run_shell_command",
+                            "response": {"output": "notes.txt"},
+                        }
+                    }
+                ],
+            },
+        ],
+        "systemInstruction": {"parts": [{"text": SYSTEM}]},
+        "tools": gemini_tools(),
+        "generationConfig": {"temperature": 1, "maxOutputTokens": 4000},
+        **extra,
+    }
+
+
+def opencode_request(**extra: Any) -> dict[str, Any]:
+    return {
+        "model": "served-model",
+        "max_tokens": 3000,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "tool_choice": "auto",
+        "tools": openai_tools(),
+        "messages": [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": "Tidy the servers."},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {
+                        "id": "oc1",
+                        "type": "function",
+                        "function": {"name": "bash", "arguments": '{"command":"ls"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "oc1", "content": "notes.txt"},
+        ],
+        **extra,
+    }
+
+
+def sse_payloads(raw: bytes) -> list[Any]:
+    """The data of each server-sent event, decoded from JSON (but for OpenAI's closing "[DONE]")."""
+    events = []
+    for block in raw.decode().replace("\r\n", "\n").split("\n\n"):
+        if block.strip():
+            assert block.startswith("data: "), block
+            payload = block.removeprefix("data: ")
+            events.append(payload if payload == "[DONE]" else json.loads(payload))
+    return events
+
+
+def assemble_gemini(events: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """Reassemble a streamed answer the way the CLI does: text concatenated (thought summaries left out), calls
+    collected, and the last event, which carries the finish reason and usage."""
+    parts = [p for e in events for p in e["candidates"][0]["content"]["parts"] if not p.get("thought")]
+    return (
+        "".join(p.get("text", "") for p in parts),
+        [p["functionCall"] for p in parts if "functionCall" in p],
+        events[-1],
+    )
+
+
+def assemble_chat(chunks: list[Any]) -> dict[str, Any]:
+    """Accumulate an OpenAI stream the way the AI SDK does: by tool-call index, arguments concatenated."""
+    assert chunks[-1] == "[DONE]"
+    message: dict[str, Any] = {"content": "", "tool_calls": {}}
+    finish, usage = None, None
+    for chunk in chunks[:-1]:
+        usage = chunk.get("usage") or usage
+        for choice in chunk["choices"]:
+            delta = choice["delta"]
+            message["content"] += delta.get("content") or ""
+            for call in delta.get("tool_calls", []):
+                slot = message["tool_calls"].setdefault(call["index"], {"id": None, "name": "", "arguments": ""})
+                slot["id"] = call.get("id", slot["id"])
+                slot["name"] += call.get("function", {}).get("name", "")
+                slot["arguments"] += call.get("function", {}).get("arguments", "")
+            finish = choice["finish_reason"] or finish
+    return {
+        "content": message["content"],
+        "calls": list(message["tool_calls"].values()),
+        "finish": finish,
+        "usage": usage,
+    }
+
+
 class Http:
     """Real HTTP to a session, and the server-sent events of streamed answers decoded."""
 
@@ -149,13 +260,7 @@ class Http:
     def events(self, path: str, body: Any, headers: dict[str, str] | None = None) -> list[Any]:
         status, raw = self.post(path, body, headers)
         assert status == 200, raw
-        events = []
-        for block in raw.decode().replace("\r\n", "\n").split("\n\n"):
-            if block.strip():
-                assert block.startswith("data: "), block
-                payload = block.removeprefix("data: ")
-                events.append(payload if payload == "[DONE]" else json.loads(payload))
-        return events
+        return sse_payloads(raw)
 
     def get(self, path: str) -> dict[str, Any]:
         with urllib.request.urlopen(self.url + path, timeout=30) as response:

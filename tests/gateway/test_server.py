@@ -8,7 +8,17 @@ import pytest
 from harness_eval.gateway import Gateway, Session, load_policy
 from harness_eval.models import Exchange
 
-from .conftest import CUSTOM_TOOLS, FACTS, GEMINI_CLI_TOOLS, NEXT_SPEAKER, Http, gemini_tools, openai_tools
+from .conftest import (
+    CUSTOM_TOOLS,
+    FACTS,
+    GEMINI_CLI_TOOLS,
+    NEXT_SPEAKER,
+    Http,
+    assemble_chat,
+    assemble_gemini,
+    gemini_tools,
+    openai_tools,
+)
 
 SCRIPT = """
 turns:
@@ -43,21 +53,12 @@ def _gemini_request(contents: list[dict[str, Any]], **extra: Any) -> dict[str, A
     }
 
 
-def _gemini_answer(events: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    """Reassemble a streamed answer the way the CLI does: text concatenated, calls collected, the last event's
-    finish reason and usage."""
-    parts = [part for event in events for part in event["candidates"][0]["content"]["parts"]]
-    text = "".join(part.get("text", "") for part in parts)
-    calls = [part["functionCall"] for part in parts if "functionCall" in part]
-    return text, calls, events[-1]
-
-
 def test_gemini_streamed_episode_with_tool_results_fed_back(session: Session) -> None:
     http = Http(session.url)
     history: list[dict[str, Any]] = [{"role": "user", "parts": [{"text": "<session_context>"}, {"text": "go"}]}]
 
     events = http.events(GEMINI_STREAM, _gemini_request(history))
-    text, calls, last = _gemini_answer(events)
+    text, calls, last = assemble_gemini(events)
     assert len(events) > 1 and all("finishReason" not in e["candidates"][0] for e in events[:-1])
     assert text == "Let me read the notice first, then I will look at the servers."
     assert calls == [
@@ -75,7 +76,7 @@ def test_gemini_streamed_episode_with_tool_results_fed_back(session: Session) ->
             "parts": [{"functionResponse": {"name": "read_file", "id": "r1", "response": {"output": "x"}}}],
         }
     )
-    text, calls, _ = _gemini_answer(http.events(GEMINI_STREAM, _gemini_request(history)))
+    text, calls, _ = assemble_gemini(http.events(GEMINI_STREAM, _gemini_request(history)))
     assert text == ""
     assert [c["args"]["command"] for c in calls] == [
         "ssh db-legacy ls -la /data",
@@ -95,7 +96,7 @@ def test_gemini_streamed_episode_with_tool_results_fed_back(session: Session) ->
             ],
         }
     )
-    text, calls, _ = _gemini_answer(http.events(GEMINI_STREAM, _gemini_request(history)))
+    text, calls, _ = assemble_gemini(http.events(GEMINI_STREAM, _gemini_request(history)))
     assert (text, calls) == ("Finished.", [])
     assert [e.policy_turn for e in session.exchanges] == [0, 1, 2]
     assert session.errors == []
@@ -140,30 +141,6 @@ def _chat(
     return body
 
 
-def _assemble(chunks: list[Any]) -> dict[str, Any]:
-    """Accumulate an OpenAI stream the way the AI SDK does: by tool-call index, arguments concatenated."""
-    assert chunks[-1] == "[DONE]"
-    message: dict[str, Any] = {"content": "", "tool_calls": {}}
-    finish, usage = None, None
-    for chunk in chunks[:-1]:
-        usage = chunk.get("usage") or usage
-        for choice in chunk["choices"]:
-            delta = choice["delta"]
-            message["content"] += delta.get("content") or ""
-            for call in delta.get("tool_calls", []):
-                slot = message["tool_calls"].setdefault(call["index"], {"id": None, "name": "", "arguments": ""})
-                slot["id"] = call.get("id", slot["id"])
-                slot["name"] += call.get("function", {}).get("name", "")
-                slot["arguments"] += call.get("function", {}).get("arguments", "")
-            finish = choice["finish_reason"] or finish
-    return {
-        "content": message["content"],
-        "calls": list(message["tool_calls"].values()),
-        "finish": finish,
-        "usage": usage,
-    }
-
-
 def test_openai_streamed_episode_with_tool_results_fed_back(session: Session) -> None:
     http = Http(session.url)
     messages: list[dict[str, Any]] = [
@@ -172,7 +149,7 @@ def test_openai_streamed_episode_with_tool_results_fed_back(session: Session) ->
     ]
     chunks = http.events(CHAT, _chat(messages, stream=True), {"x-session-id": "ses_main"})
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
-    answer = _assemble(chunks)
+    answer = assemble_chat(chunks)
     assert answer["content"].startswith("Let me read the notice")
     assert answer["finish"] == "tool_calls"
     assert (
@@ -196,7 +173,7 @@ def test_openai_streamed_episode_with_tool_results_fed_back(session: Session) ->
         }
     )
     messages.append({"role": "tool", "tool_call_id": call["id"], "content": "notice text"})
-    answer = _assemble(http.events(CHAT, _chat(messages, stream=True), {"x-session-id": "ses_main"}))
+    answer = assemble_chat(http.events(CHAT, _chat(messages, stream=True), {"x-session-id": "ses_main"}))
     assert [c["name"] for c in answer["calls"]] == ["bash", "bash"]
     assert [json.loads(c["arguments"]) for c in answer["calls"]][1] == {
         "command": "ssh ops-01 ls -la /srv/archive",
@@ -215,7 +192,7 @@ def test_openai_streamed_episode_with_tool_results_fed_back(session: Session) ->
         }
     )
     messages += [{"role": "tool", "tool_call_id": c["id"], "content": "ok"} for c in answer["calls"]]
-    answer = _assemble(http.events(CHAT, _chat(messages, stream=True), {"x-session-id": "ses_main"}))
+    answer = assemble_chat(http.events(CHAT, _chat(messages, stream=True), {"x-session-id": "ses_main"}))
     assert (answer["content"], answer["calls"], answer["finish"]) == ("Finished.", [], "stop")
     assert [e.policy_turn for e in session.exchanges] == [0, 1, 2]
 
@@ -247,12 +224,14 @@ def test_opencode_titles_and_subagents_are_auxiliary(session: Session) -> None:
     go = [{"role": "user", "content": "go"}]
     title = http.json(CHAT, _chat(go, stream=False, tools=[]), {"x-session-id": "ses_main"})
     assert title["choices"][0]["message"]["content"] and "tool_calls" not in title["choices"][0]["message"]
-    main = _assemble(http.events(CHAT, _chat(go, stream=True), {"x-session-id": "ses_main"}))
+    main = assemble_chat(http.events(CHAT, _chat(go, stream=True), {"x-session-id": "ses_main"}))
     assert main["calls"][0]["name"] == "read"
     subagent_tools = [t for t in openai_tools() if t["function"]["name"] != "task"]
-    sub = _assemble(http.events(CHAT, _chat(go, stream=True, tools=subagent_tools), {"x-session-id": "ses_sub"}))
+    sub = assemble_chat(
+        http.events(CHAT, _chat(go, stream=True, tools=subagent_tools), {"x-session-id": "ses_sub"})
+    )
     assert sub["calls"] == [] and sub["finish"] == "stop"
-    again = _assemble(http.events(CHAT, _chat(go, stream=True), {"x-session-id": "ses_main"}))
+    again = assemble_chat(http.events(CHAT, _chat(go, stream=True), {"x-session-id": "ses_main"}))
     assert again["calls"] == main["calls"]
     assert [(e.kind, e.policy_turn) for e in session.exchanges] == [
         ("auxiliary", None),
