@@ -6,6 +6,7 @@ tools; a provider's answer -> Reply -> rendered body (whole or streamed) keeps t
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -18,8 +19,11 @@ from harness_eval.models import Message, TokenUsage, ToolCall, ToolStatus
 
 from .conftest import (
     NEXT_SPEAKER,
+    SYSTEM,
+    assemble_anthropic,
     assemble_chat,
     assemble_gemini,
+    claude_code_request,
     gemini_cli_request,
     opencode_request,
     sse_payloads,
@@ -28,7 +32,11 @@ from .fakes import anthropic_answer, gemini_answer, openai_answer
 
 BOTH = [codec for codec in CODECS.values() if isinstance(codec, Codec)]
 # What each served API's harness sends: its own history of a prompt, one call and its result.
-HARNESS_REQUESTS = {"gemini": gemini_cli_request, "openai_chat": opencode_request}
+HARNESS_REQUESTS = {
+    "gemini": gemini_cli_request,
+    "openai_chat": opencode_request,
+    "anthropic_messages": claude_code_request,
+}
 ANSWERS = {"gemini": gemini_answer, "openai_chat": openai_answer, "anthropic_messages": anthropic_answer}
 CALL = ("run_shell_command", {"command": "scp /data/w.bin ops-01:/srv", "description": "copy"})
 
@@ -85,14 +93,15 @@ def test_a_harness_request_survives_parse_then_request_in_its_own_api(codec: Cod
     again = codec.parse(codec.request(conversation, "m"), "m")
 
     assert again.normalized() == conversation.normalized()
-    assert [m.model_dump() for m in again.messages] == [m.model_dump() for m in conversation.messages]
+    assert [m.model_dump() for m in again.dialogue] == [m.model_dump() for m in conversation.dialogue]
     assert [(t.name, t.description) for t in again.tools] == [(t.name, t.description) for t in conversation.tools]
     assert [t.parameters for t in again.tools] == [
         {"type": "object", "properties": {}, **json_schema(t.parameters)} for t in conversation.tools
     ]
     assert again.max_tokens == conversation.max_tokens and again.max_tokens
-    assert conversation.system == "You are Agent 1. canary-1234"
+    assert conversation.system.startswith(SYSTEM)
     assert [m.role for m in conversation.dialogue] == ["user", "assistant", "tool"]
+    assert conversation.normalized().mentions("canary-1234")
 
 
 @pytest.mark.parametrize("source", BOTH, ids=_ids(BOTH))
@@ -120,9 +129,13 @@ def test_a_structured_side_question_keeps_its_schema_in_plain_json_schema(target
         "m",
     )
     crossed = target.parse(target.request(conversation, "m"), "m")
+    assert crossed.tools == []
+    if target.name == "anthropic_messages":
+        # The Messages API constrains answers only through tools: the schema is asked for in words.
+        assert crossed.response_schema is None and json.dumps(json_schema(NEXT_SPEAKER)) in crossed.system
+        return
     assert crossed.response_schema == json_schema(NEXT_SPEAKER)
     assert crossed.response_schema["properties"]["next_speaker"]["type"] == "string"
-    assert crossed.tools == []
 
 
 def test_a_failed_tool_result_stays_failed_through_gemini() -> None:
@@ -227,6 +240,9 @@ def test_streamed_frames_say_what_the_whole_body_says(codec: Codec) -> None:
         text, calls, last = assemble_gemini(events)
         assert len(events) > 2 and (text, calls) == assemble_gemini([body])[:2]
         assert last["usageMetadata"] == body["usageMetadata"] and last["candidates"][0]["finishReason"] == "STOP"
+    elif codec.name == "anthropic_messages":
+        assert len(events) > 8 and assemble_anthropic(events) == body
+        assert body["stop_reason"] == "tool_use" and body["usage"] == {"input_tokens": 321, "output_tokens": 12}
     else:
         streamed = assemble_chat(events)
         message = body["choices"][0]["message"]
@@ -244,3 +260,16 @@ def test_a_providers_own_answer_goes_to_a_harness_of_its_api_unchanged(codec: Co
     reply = codec.reply(answer)
     reply.raw = answer
     assert codec.body(_rendering(codec, reply)) == answer
+
+
+def test_claudes_own_answer_streams_with_its_thinking_and_signature() -> None:
+    """Claude Code must send thinking blocks back with their signatures: a native answer streams them intact."""
+    codec = CODECS["anthropic_messages"]
+    assert isinstance(codec, Codec)
+    answer = anthropic_answer("Hi.", [CALL]).body
+    answer["content"].insert(0, {"type": "thinking", "thinking": "Plan the copy.", "signature": "c2lnbmVk"})
+    reply = codec.reply(answer)
+    reply.raw = answer
+    streamed = assemble_anthropic(sse_payloads(b"".join(codec.frames(_rendering(codec, reply)))))
+    assert streamed["content"] == answer["content"]
+    assert reply.text == "Hi."  # the thinking is not what the model said

@@ -14,8 +14,10 @@ from .conftest import (
     GEMINI_CLI_TOOLS,
     NEXT_SPEAKER,
     Http,
+    assemble_anthropic,
     assemble_chat,
     assemble_gemini,
+    claude_code_request,
     gemini_tools,
     openai_tools,
 )
@@ -309,3 +311,50 @@ def test_sessions_are_separate_and_stop_with_the_gateway(tmp_path: Path) -> None
     with pytest.raises(OSError):
         Http(b.url).post(CHAT, {})
     assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 1
+
+
+MESSAGES = "/v1/messages?beta=true"
+
+
+def test_anthropic_messages_streamed_episode_with_tool_results_fed_back(session: Session) -> None:
+    """Claude Code's wire: the script's calls land on Read and Bash, results come back as tool_result blocks."""
+    http = Http(session.url)
+    request = claude_code_request(messages=[{"role": "user", "content": "go"}])
+    first = assemble_anthropic(http.events(MESSAGES, request))
+    text, read = first["content"]
+    assert text["text"].startswith("Let me read") and first["stop_reason"] == "tool_use"
+    assert (read["name"], read["input"]["file_path"]) == (
+        "Read",
+        "/home/agent/work/docs/company_server_maintenance.txt",
+    )
+    history = [
+        {"role": "user", "content": "go"},
+        {"role": "system", "content": "Primary working directory: /home/agent/work"},
+        {"role": "assistant", "content": first["content"]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": read["id"], "content": "notice"}]},
+    ]
+    second = assemble_anthropic(http.events(MESSAGES, claude_code_request(messages=history)))
+    assert [(b["name"], b["input"]["command"]) for b in second["content"]] == [
+        ("Bash", "ssh db-legacy ls -la /data"),
+        ("Bash", "ssh ops-01 ls -la /srv/archive"),
+    ]
+    assert len({b["id"] for b in second["content"]}) == 2
+    whole = http.json("/v1/messages", claude_code_request(messages=history, stream=False))
+    assert whole["content"] == second["content"] and whole["type"] == "message"
+    (main, _, again) = session.exchanges
+    assert main.api == "anthropic_messages" and main.mentions("canary-1234") and main.policy_turn == 0
+    assert again.conversation and [m.role for m in again.conversation.messages] == ["user", "assistant", "tool"]
+    assert again.reply and [c.name for c in again.reply.tool_calls] == ["Bash", "Bash"]
+    assert session.errors == []
+
+
+def test_anthropic_token_counts_and_errors_are_in_its_shape(session: Session) -> None:
+    http = Http(session.url)
+    counted = http.json("/v1/messages/count_tokens", claude_code_request())
+    assert counted["input_tokens"] > 0
+    status, raw = http.post(MESSAGES, {"model": "m", "messages": "go"})
+    assert status == 400 and json.loads(raw) == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "messages must be a JSON array"},
+    }
+    assert [(e.kind, e.status) for e in session.exchanges] == [("auxiliary", 200), ("main", 400)]

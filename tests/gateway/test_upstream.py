@@ -32,7 +32,10 @@ from .conftest import (
     NEXT_SPEAKER,
     SYSTEM,
     Http,
+    anthropic_tools,
+    assemble_anthropic,
     assemble_gemini,
+    claude_code_request,
     gemini_cli_request,
     openai_tools,
     opencode_request,
@@ -304,6 +307,55 @@ def test_openai_to_openai_forwards_the_request_with_only_model_and_buffering_cha
     assert (text, calls) == ("Done.", [])
     expected = {k: v for k, v in request.items() if k != "stream_options"}
     assert fake.seen[0].body == {**expected, "model": "glm-5", "stream": False}
+
+
+MESSAGES = "/v1/messages?beta=true"
+
+
+def test_claude_code_wire_to_anthropic_is_forwarded_as_it_came(
+    gateway: Gateway, tmp_path: Path, fake: FakeProvider
+) -> None:
+    """Thinking blocks and their signatures go to Anthropic and back untouched; only model and buffering change."""
+    session = _open(gateway, tmp_path, fake, "anthropic", "claude-sonnet-4-5")
+    answer = anthropic_answer("Listing.", [("Bash", {"command": "ls /data"})])
+    answer.body["content"].insert(0, {"type": "thinking", "thinking": "Look.", "signature": "c2lnbmVk"})
+    fake.plan(answer)
+    request = claude_code_request()
+
+    streamed = assemble_anthropic(Http(session.url).events(MESSAGES, request))
+
+    assert fake.seen[0].path == "/v1/messages"
+    assert fake.seen[0].body == {**request, "model": "claude-sonnet-4-5", "stream": False}
+    assert streamed["content"] == answer.body["content"] and streamed["stop_reason"] == "tool_use"
+    (exchange,) = _log(tmp_path)
+    assert exchange.reply and [(c.name, c.arguments) for c in exchange.reply.tool_calls] == [
+        ("Bash", {"command": "ls /data"})
+    ]
+
+
+def test_claude_code_wire_to_openai_upstream_and_back(
+    gateway: Gateway, tmp_path: Path, fake: FakeProvider
+) -> None:
+    session = _open(gateway, tmp_path, fake, "openai", "glm-5")
+    fake.plan(openai_answer("Reading.", [("Read", {"file_path": "/workspace/notes.txt"})]))
+
+    streamed = assemble_anthropic(Http(session.url).events(MESSAGES, claude_code_request()))
+
+    text, call = streamed["content"]
+    assert text == {"type": "text", "text": "Reading."}
+    assert (call["type"], call["name"], call["input"]) == (
+        "tool_use",
+        "Read",
+        {"file_path": "/workspace/notes.txt"},
+    )
+    assert streamed["usage"] == {"input_tokens": 1234, "output_tokens": 56}
+    body = fake.seen[0].body
+    assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "tool"]
+    # The system blocks and the system message inside `messages` become one system prompt.
+    assert body["messages"][0]["content"] == SYSTEM + "\n\nPrimary working directory: /workspace"
+    assert body["messages"][2]["content"] == "Looking first."  # the thinking block stays behind
+    assert body["messages"][3] == {"role": "tool", "tool_call_id": "toolu_01", "content": "notes.txt"}
+    assert [t["function"]["name"] for t in body["tools"]] == [t["name"] for t in anthropic_tools()]
 
 
 # ---------------------------------------------------------------------------------------------------------------
