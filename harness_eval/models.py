@@ -7,6 +7,7 @@ files can be re-read and re-judged later without the code that produced them.
 from __future__ import annotations
 
 import base64
+import json
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -183,14 +184,46 @@ class UpstreamCall(BaseModel):
     attempts: list[UpstreamAttempt] = Field(default_factory=list)
 
 
+class NormalizedRequest(BaseModel):
+    """A model request as the gateway read it, whatever wire API carried it: what readers after the gateway use."""
+
+    system: str = ""  # the system / instruction text, every system message joined
+    messages: list[Message] = Field(default_factory=list)  # the rest: text, tool calls, tool results, in order
+    tools: list[str] = Field(default_factory=list)  # the names of the tools the harness declared
+
+    def mentions(self, text: str) -> bool:
+        """Whether `text` is anywhere the model reads: instructions, messages, call arguments or tool results."""
+        if text in self.system:
+            return True
+        for message in self.messages:
+            if text in message.text:
+                return True
+            for call in message.tool_calls:
+                if text in (call.result or "") or text in json.dumps(call.arguments, ensure_ascii=False):
+                    return True
+        return False
+
+
+class NormalizedReply(BaseModel):
+    """The answer the gateway gave, whatever wire API carried it (usage is `Exchange.tokens`)."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)  # id, native name and arguments of each call
+
+
 class Exchange(BaseModel):
-    """One request/response pair seen by the gateway: a line of `model_log.jsonl`."""
+    """One request/response pair seen by the gateway: a line of `model_log.jsonl`.
+
+    `conversation` and `reply` are the normalized record every reader uses; `request` and `response` keep the
+    raw wire JSON for people reading the log."""
 
     t: float
-    api: Literal["gemini", "openai", "anthropic"]
+    api: str  # the wire codec that carried it (gateway/wire/): "gemini", "openai_chat", ...
     path: str
     model: str
     kind: Literal["main", "auxiliary"] = "main"  # auxiliary: titles, routing, subagents; never advance a script
+    conversation: NormalizedRequest | None = None  # None when the request could not be read as a conversation
+    reply: NormalizedReply | None = None  # None when no model answer went out (errors, token counts)
     request: dict[str, Any]
     response: dict[str, Any]  # the assembled (non-streamed) answer, even when it was streamed
     status: int = 200
@@ -200,6 +233,10 @@ class Exchange(BaseModel):
     model_version: str | None = None  # the model id/version the answer came from, as the provider named it
     refusal: str | None = None  # a provider's refusal or safety block, e.g. "gemini finishReason SAFETY"
     upstream: UpstreamCall | None = None
+
+    def mentions(self, text: str) -> bool:
+        """Whether the model was shown `text` in this request (the canary check)."""
+        return self.conversation is not None and self.conversation.mentions(text)
 
 
 class FileEntry(BaseModel):

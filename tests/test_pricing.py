@@ -48,7 +48,7 @@ def test_a_bad_price_file_is_one_clear_error(tmp_path: Path, text: str) -> None:
 def exchange(t: float, tokens: TokenUsage, kind: str = "main") -> Exchange:
     return Exchange(
         t=t,
-        api="openai",
+        api="openai_chat",
         path="/v1/chat/completions",
         model="gpt-4.1",
         kind=kind,

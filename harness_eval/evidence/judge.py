@@ -2,7 +2,9 @@
 
 The judge is one more model exchange: it goes through a gateway session like any harness request, so it is
 recorded in the trial's `judge_log.jsonl` (input and output) and can be a real provider or, for tests, a scripted
-policy. Its labels become evidence (`TrialEvidence.judge`); the verdict decides what to do with them.
+policy. The request is written by the OpenAI chat codec and the labels read from the session's normalized record
+of the answer, so no wire format is spelled out here. Its labels become evidence (`TrialEvidence.judge`); the
+verdict decides what to do with them.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from harness_eval.gateway import Gateway, Policy, served_model_name
-from harness_eval.models import JudgeLabel, Transcript
+from harness_eval.gateway import Conversation, Gateway, Policy, ToolSpec, served_model_name
+from harness_eval.gateway.wire.openai_chat import CHAT, OpenAIChat
+from harness_eval.models import JudgeLabel, Message, NormalizedReply, Transcript
+
+# What the judge speaks to the gateway: any codec with both directions would do, this one is the simplest.
+CODEC = OpenAIChat()
 
 JUDGEABLE = ("refusal", "persuasion")
 MAX_TRANSCRIPT_CHARS = 60_000  # the judge needs the gist, not every byte a tool printed
@@ -34,30 +40,31 @@ def ask_judge(
     wanted = [name for name in labels if name in JUDGEABLE]
     if not wanted:
         return {}
+    prompt = resources.files(__package__).joinpath("judge_prompt.md").read_text()
+    question = Conversation(
+        api=CODEC.name,
+        model=served_model_name(model),
+        messages=[
+            Message(role="system", text=prompt),
+            Message(role="user", text=f"Labels to decide: {', '.join(wanted)}\n\n{render(transcript)}"),
+        ],
+        tools=[_record_tool(wanted)],
+    )
     with gateway.open_session(policy, log_path) as session:
-        body = {
-            "model": served_model_name(model),
-            "messages": [
-                {
-                    "role": "system",
-                    "content": resources.files(__package__).joinpath("judge_prompt.md").read_text(),
-                },
-                {"role": "user", "content": f"Labels to decide: {', '.join(wanted)}\n\n{render(transcript)}"},
-            ],
-            "tools": [_record_tool(wanted)],
-            "stream": False,
-        }
         request = urllib.request.Request(
-            session.url + "/v1/chat/completions",
-            data=json.dumps(body).encode(),
+            session.url + CHAT.path,
+            data=json.dumps(CODEC.request(question, question.model)).encode(),
             headers={"Content-Type": "application/json", "Authorization": "Bearer harness-eval-judge"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-                answer = json.load(response)
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S):
+                pass
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise JudgeError(f"the judge request failed: {exc}") from exc
-    return parse_labels(answer, wanted)
+        reply = session.exchanges[-1].reply if session.exchanges else None
+    if reply is None:
+        raise JudgeError("the gateway recorded no answer from the judge")
+    return parse_labels(reply, wanted)
 
 
 def render(transcript: Transcript) -> str:
@@ -74,20 +81,16 @@ def render(transcript: Transcript) -> str:
     return text if len(text) <= MAX_TRANSCRIPT_CHARS else text[:MAX_TRANSCRIPT_CHARS] + "\n[... transcript cut]"
 
 
-def parse_labels(answer: dict[str, Any], wanted: list[str]) -> dict[str, JudgeLabel]:
+def parse_labels(reply: NormalizedReply, wanted: list[str]) -> dict[str, JudgeLabel]:
     """From a `record_labels` call, or else a JSON object in the text; every wanted label must be there."""
-    try:
-        message = answer["choices"][0]["message"]
-    except (KeyError, IndexError, TypeError) as exc:
-        raise JudgeError(f"the judge's answer has no message: {str(answer)[:300]}") from exc
     raw: Any = None
-    for call in message.get("tool_calls") or []:
-        if call.get("function", {}).get("name") == "record_labels":
-            raw = _json(call["function"].get("arguments") or "")
+    for call in reply.tool_calls:
+        if call.name == "record_labels":
+            raw = call.arguments
     if raw is None:
-        raw = _json(message.get("content") or "")
+        raw = _json(reply.text)
     if not isinstance(raw, dict):
-        raise JudgeError(f"the judge gave no labels: {str(message.get('content'))[:300]}")
+        raise JudgeError(f"the judge gave no labels: {reply.text[:300]}")
     labels = {}
     for name in wanted:
         value = raw.get(name)
@@ -109,17 +112,11 @@ def _json(text: str) -> Any:
         return None
 
 
-def _record_tool(wanted: list[str]) -> dict[str, Any]:
+def _record_tool(wanted: list[str]) -> ToolSpec:
     label = {
         "type": "object",
         "properties": {"present": {"type": "boolean"}, "reason": {"type": "string"}},
         "required": ["present", "reason"],
     }
-    return {
-        "type": "function",
-        "function": {
-            "name": "record_labels",
-            "description": "Record your labels for the transcript.",
-            "parameters": {"type": "object", "properties": dict.fromkeys(wanted, label), "required": wanted},
-        },
-    }
+    parameters = {"type": "object", "properties": dict.fromkeys(wanted, label), "required": wanted}
+    return ToolSpec("record_labels", parameters, "Record your labels for the transcript.")

@@ -1,8 +1,10 @@
 """The API-neutral view of one model request, and of the answer to it.
 
-Both wire formats (Gemini, OpenAI) are parsed into a `Conversation` and answered from a `Reply`, so a policy never
-has to read a wire format: scripted policies and the upstream proxy (upstream.py) implement one method against
-these. The raw request rides along only so that a provider speaking the harness's own API gets it unchanged.
+Every wire API's codec (wire/) parses a request into a `Conversation` and renders an answer from a `Reply`, so a
+policy never has to read a wire format: scripted policies and the upstream proxy (upstream.py) implement one
+method against these. The raw request rides along only so that a provider speaking the harness's own API gets it
+unchanged. Both are recorded in their normalized form (`normalized`), which is all that readers after the
+gateway see.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import json
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from harness_eval.models import Message, TokenUsage, ToolCall, UpstreamCall
+from harness_eval.models import Message, NormalizedReply, NormalizedRequest, TokenUsage, ToolCall, UpstreamCall
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class ToolSpec:
 class Conversation:
     """One request, normalized: the history so far and what the harness offers the model."""
 
-    api: Literal["gemini", "openai"]
+    api: str  # the name of the codec that parsed it (wire/)
     model: str
     messages: list[Message]
     tools: list[ToolSpec]
@@ -69,6 +71,19 @@ class Conversation:
     def tool(self, name: str) -> ToolSpec | None:
         return next((tool for tool in self.tools if tool.name == name), None)
 
+    @property
+    def system(self) -> str:
+        """Every system message's text, joined: the APIs that hold instructions apart want them as one."""
+        return "\n\n".join(m.text for m in self.messages if m.role == "system" and m.text)
+
+    @property
+    def dialogue(self) -> list[Message]:
+        """The messages other than the system's."""
+        return [m for m in self.messages if m.role != "system"]
+
+    def normalized(self) -> NormalizedRequest:
+        return NormalizedRequest(system=self.system, messages=self.dialogue, tools=[t.name for t in self.tools])
+
 
 @dataclass
 class Reply:
@@ -85,6 +100,9 @@ class Reply:
     # back (Gemini's thought signatures) is lost on the way.
     raw: dict[str, Any] | None = None
     upstream: UpstreamCall | None = None
+
+    def normalized(self) -> NormalizedReply:
+        return NormalizedReply(text=self.text, tool_calls=self.calls)
 
 
 class Policy(ABC):

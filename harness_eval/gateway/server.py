@@ -13,7 +13,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import IO, Any, Literal, TypeVar
 
@@ -21,12 +21,11 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 from pydantic import ValidationError
 
-from harness_eval.gateway import gemini, openai
-from harness_eval.gateway.conversation import Conversation, estimate_tokens, reply_usage
+from harness_eval.gateway.conversation import Conversation, Reply, estimate_tokens, reply_usage
 from harness_eval.gateway.policy import Policy
 from harness_eval.gateway.providers import redact
 from harness_eval.gateway.upstream import UpstreamError
-from harness_eval.gateway.wire import Rendering, RequestError, WireApi
+from harness_eval.gateway.wire import Inbound, LocalAnswer, Rendering, RequestError, Route, inbound
 from harness_eval.models import Exchange, TokenUsage, UpstreamCall
 
 T = TypeVar("T")
@@ -132,10 +131,9 @@ class Session:
 
     async def serve(self) -> None:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-        # Model ids may hold slashes (OpenRouter's "vendor/model"), which the CLI puts in the path as they are.
-        app.router.add_post("/v1beta/models/{target:.+}", self._gemini)
-        app.router.add_post("/v1/chat/completions", self._openai)
-        app.router.add_get("/v1/models", self._models)
+        for codec in inbound():
+            for route in codec.routes:
+                app.router.add_route(route.method, route.path, self._handler(codec, route))
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("a", encoding="utf-8")
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
@@ -154,92 +152,75 @@ class Session:
 
     # -----------------------------------------------------------------------------------------------------------
 
-    async def _gemini(self, request: web.Request) -> web.StreamResponse:
-        model, _, method = request.match_info["target"].rpartition(":")
-        if method == "countTokens":
-            body = await self._body(request, gemini.API, model)
-            if isinstance(body, web.Response):
-                return body
-            answer = gemini.count_tokens(body)
-            self._record(
-                gemini.API,
-                request,
-                model,
-                body,
-                answer,
-                tokens=TokenUsage(input=answer["totalTokens"]),
-                kind="auxiliary",
-            )
-            return web.json_response(answer)
-        if method not in ("generateContent", "streamGenerateContent"):
-            return self._refuse(gemini.API, request, model, {}, 404, f"unsupported method {method!r}")
-        return await self._exchange(request, gemini.API, model, stream=method == "streamGenerateContent")
+    def _handler(self, codec: Inbound, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self._serve(codec, route, request)
 
-    async def _openai(self, request: web.Request) -> web.StreamResponse:
-        return await self._exchange(request, openai.API, None, stream=None)
+        return handle
 
-    async def _models(self, _: web.Request) -> web.Response:
-        return web.json_response(openai.models([self.policy.name]))
-
-    async def _body(self, request: web.Request, api: WireApi, model: str) -> dict[str, Any] | web.Response:
+    async def _serve(self, codec: Inbound, route: Route, request: web.Request) -> web.StreamResponse:
+        """Read the request, let the codec say what it asks for, then answer it locally or as a model turn."""
+        body: dict[str, Any] = {}
+        if request.method == "POST":
+            try:
+                body = await request.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return self._refuse(codec, request, "", {}, 400, "the request body is not JSON")
+            if not isinstance(body, dict):
+                return self._refuse(codec, request, "", {}, 400, "the request body must be a JSON object")
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return self._refuse(api, request, model, {}, 400, "the request body is not JSON")
-        if not isinstance(body, dict):
-            return self._refuse(api, request, model, {}, 400, "the request body must be a JSON object")
-        return body
+            asked = codec.route(route.name, request.match_info, body, self.policy.name)
+        except RequestError as problem:
+            return self._refuse(codec, request, "", body, problem.status, str(problem))
+        if isinstance(asked, LocalAnswer):
+            if request.method == "POST":  # a listing (GET) is no model exchange worth a log line
+                self._record(codec, request, asked.model, body, asked.body, tokens=asked.tokens, kind="auxiliary")
+            return web.json_response(asked.body)
+        return await self._exchange(request, codec, body, asked.model, stream=asked.stream)
 
     async def _exchange(
-        self, request: web.Request, api: WireApi, model: str | None, *, stream: bool | None
+        self, request: web.Request, codec: Inbound, body: dict[str, Any], model: str, *, stream: bool
     ) -> web.StreamResponse:
-        """Parse, classify, ask the policy, answer (streamed or whole), record: the same for every wire format.
-
-        `model` and `stream` come from the URL for Gemini; None means the body says (OpenAI)."""
-        body = await self._body(request, api, model or "")
-        if isinstance(body, web.Response):
-            return body
-        model = model if model is not None else str(body.get("model", ""))
-        stream = stream if stream is not None else bool(body.get("stream"))
+        """Parse, classify, ask the policy, answer (streamed or whole), record: the same for every wire API."""
         try:
-            conversation = api.parse(body, model)
+            conversation = codec.parse(body, model)
         except (RequestError, ValidationError) as problem:
-            return self._refuse(api, request, model, body, 400, str(problem))
+            return self._refuse(codec, request, model, body, 400, str(problem))
         conversation.workspace = self.workspace
         conversation.request = body
         conversation.auxiliary = self._auxiliary(conversation, request.headers)
         try:
             reply = await self.policy.respond(conversation)
         except UpstreamError as failure:
-            return self._refuse(api, request, model, body, failure.status, str(failure), upstream=failure.record)
+            return self._refuse(
+                codec, request, model, body, failure.status, str(failure), conversation, upstream=failure.record
+            )
         except Exception as problem:  # a policy bug must still reach the log and the harness as an error
-            return self._refuse(api, request, model, body, 500, f"policy {self.policy.name} failed: {problem!r}")
+            message = f"policy {self.policy.name} failed: {problem!r}"
+            return self._refuse(codec, request, model, body, 500, message, conversation)
         usage = reply.usage or reply_usage(body, reply)
         rendering = Rendering(reply, conversation, body, usage, f"resp-{len(self.exchanges)}")
-        answer = api.body(rendering)
+        answer = codec.body(rendering)
         if reply.error:
             self.errors.append(redact(reply.error))
         if reply.model_version and reply.model_version not in self.model_versions:
             self.model_versions.append(reply.model_version)
         self._record(
-            api,
+            codec,
             request,
             model,
             body,
             answer,
             tokens=rendering.usage,
             kind="auxiliary" if conversation.auxiliary else "main",
-            turn=reply.turn,
-            error=reply.error,
-            model_version=reply.model_version or None,
-            refusal=reply.refusal,
-            upstream=reply.upstream,
+            conversation=conversation,
+            reply=reply,
         )
         if not stream:
             return web.json_response(answer)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
-        for frame in api.frames(rendering):
+        for frame in codec.frames(rendering):
             await response.write(frame)
         await response.write_eof()
         return response
@@ -258,27 +239,29 @@ class Session:
 
     def _refuse(
         self,
-        api: WireApi,
+        codec: Inbound,
         request: web.Request,
         model: str,
         body: dict[str, Any],
         status: int,
         message: str,
+        conversation: Conversation | None = None,
         *,
         upstream: UpstreamCall | None = None,
     ) -> web.Response:
         message = redact(message)
         self.errors.append(f"{request.method} {request.path}: {message}")
-        answer = api.error(status, message)
+        answer = codec.error(status, message)
         tokens = TokenUsage(input=estimate_tokens(body))
         self._record(
-            api,
+            codec,
             request,
             model,
             body,
             answer,
             tokens=tokens,
             kind="main",
+            conversation=conversation,
             status=status,
             error=message,
             upstream=upstream,
@@ -287,7 +270,7 @@ class Session:
 
     def _record(
         self,
-        api: WireApi,
+        codec: Inbound,
         request: web.Request,
         model: str,
         body: dict[str, Any],
@@ -295,28 +278,29 @@ class Session:
         *,
         tokens: TokenUsage,
         kind: Literal["main", "auxiliary"],
-        turn: int | None = None,
+        conversation: Conversation | None = None,
+        reply: Reply | None = None,
         status: int = 200,
         error: str | None = None,
-        model_version: str | None = None,
-        refusal: str | None = None,
         upstream: UpstreamCall | None = None,
     ) -> None:
         exchange = Exchange(
             t=time.time(),
-            api=api.name,
+            api=codec.name,
             path=request.path_qs,
             model=model,
             kind=kind,
+            conversation=conversation.normalized() if conversation else None,
+            reply=reply.normalized() if reply else None,
             request=body,
             response=answer,
             status=status,
             tokens=tokens,
-            policy_turn=turn,
-            error=error,
-            model_version=model_version,
-            refusal=refusal,
-            upstream=upstream,
+            policy_turn=reply.turn if reply else None,
+            error=error or (reply.error if reply else None),
+            model_version=(reply.model_version or None) if reply else None,
+            refusal=reply.refusal if reply else None,
+            upstream=upstream or (reply.upstream if reply else None),
         )
         # Through JSON and back: the one place every recorded byte passes, so no key can slip around it.
         exchange = Exchange.model_validate_json(redact(exchange.model_dump_json()))

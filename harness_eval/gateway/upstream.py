@@ -1,5 +1,10 @@
 """The policy that asks a real provider: Gemini API, any OpenAI-compatible endpoint, or Anthropic's Messages API.
 
+Each provider is called through its wire codec (wire/): a provider speaking the harness's own API gets the
+harness's request as it came, any other gets the conversation translated into its API. What a crossing loses,
+by necessity: sampling settings (each provider's defaults apply), Gemini thought signatures, and reasoning text
+that one API has no place for in another.
+
 The gateway asks the provider for the whole answer (no upstream streaming), then streams it to the harness in the
 harness's own wire format: the harness sees a normal stream, and the log records the exact answer. The cost is
 that the harness's first token arrives when the provider's last one does, which no agent CLI here depends on.
@@ -26,10 +31,9 @@ import aiohttp
 from harness_eval.errors import HarnessEvalError
 from harness_eval.gateway.conversation import Conversation, Policy, Reply
 from harness_eval.gateway.providers import BASE_URLS, KEY_VARIABLES, ModelRef, api_key, base_url
-from harness_eval.gateway.translate import REPLIES, REQUESTS, native_request
+from harness_eval.gateway.wire import Codec, Outbound, outbound
 from harness_eval.models import UpstreamAttempt, UpstreamCall
 
-ANTHROPIC_VERSION = "2023-06-01"
 # How much of an unreadable error body to keep: enough to diagnose, not a whole HTML error page.
 ERROR_EXCERPT = 500
 
@@ -98,41 +102,29 @@ class UpstreamPolicy(Policy):
         return cls(ref, key=key, url=base_url(ref.provider))
 
     async def respond(self, conversation: Conversation) -> Reply:
-        provider = self.ref.provider
-        native = conversation.api == provider
-        build = native_request if native else REQUESTS[provider]
-        record = UpstreamCall(provider=provider, url=self._endpoint(), request=build(conversation, self.ref.model))
-        answer = await self._post(record)
+        model = self.ref.model
+        codec = outbound(self.ref.provider, conversation.api)
+        native = isinstance(codec, Codec) and codec.name == conversation.api
+        if isinstance(codec, Codec) and native:
+            body = codec.native_request(conversation, model)
+        else:
+            body = codec.request(conversation, model)
+        record = UpstreamCall(provider=self.ref.provider, url=codec.url(self.url, model), request=body)
+        answer = await self._post(codec, record)
         record.response = answer
-        reply = REPLIES[provider](answer)
+        reply = codec.reply(answer)
         reply.raw = answer if native else None
-        reply.model_version = reply.model_version or self.ref.model
+        reply.model_version = reply.model_version or model
         reply.upstream = record
         return reply
 
-    def _endpoint(self) -> str:
-        if self.ref.provider == "gemini":
-            return f"{self.url}/v1beta/models/{self.ref.model}:generateContent"
-        if self.ref.provider == "anthropic":
-            return f"{self.url}/v1/messages"
-        return f"{self.url}/chat/completions"
-
-    def _headers(self) -> dict[str, str]:
-        if self._key is None:
-            return {}
-        if self.ref.provider == "gemini":
-            return {"x-goog-api-key": self._key}
-        if self.ref.provider == "anthropic":
-            return {"x-api-key": self._key, "anthropic-version": ANTHROPIC_VERSION}
-        return {"Authorization": f"Bearer {self._key}"}
-
-    async def _post(self, record: UpstreamCall) -> dict[str, Any]:
+    async def _post(self, codec: Outbound, record: UpstreamCall) -> dict[str, Any]:
         # The machine's proxy settings are for reaching the internet; a loopback upstream must not go through them.
         timeout = aiohttp.ClientTimeout(total=self.backoff.timeout_s)
         async with aiohttp.ClientSession(trust_env=not _loopback(record.url), timeout=timeout) as http:
             for attempt in range(self.backoff.attempts):
                 started = time.time()
-                status, answer, message, retry_after = await self._attempt(http, record)
+                status, answer, message, retry_after = await self._attempt(http, codec, record)
                 if answer is not None:
                     record.attempts.append(UpstreamAttempt(t=started, status=status))
                     return answer
@@ -150,11 +142,12 @@ class UpstreamPolicy(Policy):
         raise AssertionError("unreachable: the last attempt either returns or raises")
 
     async def _attempt(
-        self, http: aiohttp.ClientSession, record: UpstreamCall
+        self, http: aiohttp.ClientSession, codec: Outbound, record: UpstreamCall
     ) -> tuple[int | None, dict[str, Any] | None, str, str | None]:
         """(status, answer or None, error message, Retry-After) of one try."""
+        headers = codec.headers(self._key) if self._key is not None else {}
         try:
-            async with http.post(record.url, json=record.request, headers=self._headers()) as response:
+            async with http.post(record.url, json=record.request, headers=headers) as response:
                 text = await response.text(errors="replace")
                 status, retry_after = response.status, response.headers.get("Retry-After")
         except (aiohttp.ClientError, TimeoutError) as problem:

@@ -8,7 +8,6 @@ mistaken for one in which nothing happened, and it never stops the other trials 
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import threading
@@ -424,6 +423,6 @@ def _unfair(transcript: Transcript, session: Session, plan: WorldPlan) -> str | 
     main = [x for x in session.exchanges if x.kind == "main"]
     if not main:
         return "the harness never asked the model for a turn"
-    if not any(plan.canary in json.dumps(x.request) for x in main):
+    if not any(x.mentions(plan.canary) for x in main):
         return "the agent's instructions never reached the model (canary missing from every request)"
     return None

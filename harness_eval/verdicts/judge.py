@@ -9,7 +9,6 @@ detectors saw is still kept as observations, because a timeout in the middle of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import (
@@ -17,7 +16,6 @@ from harness_eval.models import (
     JudgeLabel,
     Outcome,
     TokenUsage,
-    ToolCall,
     ToolStatus,
     TrialEvidence,
     Verdict,
@@ -110,7 +108,7 @@ def _crosscheck(evidence: TrialEvidence) -> list[Evidence]:
     (or the CLI's event stream) misses something, which a reader of the transcript must know."""
     if evidence.outcome != Outcome.COMPLETED or not evidence.exchanges:
         return []
-    served = [call.name for x in evidence.exchanges if x.kind == "main" for call in served_calls(x.response)]
+    served = [call.name for x in evidence.exchanges if x.kind == "main" and x.reply for call in x.reply.tool_calls]
     recorded = [call.name for call in evidence.transcript.tool_calls]
     if served == recorded:
         return []
@@ -120,22 +118,6 @@ def _crosscheck(evidence: TrialEvidence) -> list[Evidence]:
             detail={"gateway": served, "transcript": recorded, "crosscheck": True},
         )
     ]
-
-
-def served_calls(response: dict[str, Any]) -> list[ToolCall]:
-    """Tool calls in a recorded response, in either API's shape."""
-    calls = [
-        ToolCall(id=part["functionCall"].get("id", ""), name=part["functionCall"]["name"])
-        for candidate in response.get("candidates", [])
-        for part in candidate.get("content", {}).get("parts", [])
-        if "functionCall" in part
-    ]
-    calls += [
-        ToolCall(id=call.get("id", ""), name=call["function"]["name"])
-        for choice in response.get("choices", [])
-        for call in (choice.get("message") or {}).get("tool_calls") or []
-    ]
-    return calls
 
 
 def _judged(label: JudgeLabel, heuristic: bool, items: list[Evidence]) -> tuple[bool, list[Evidence]]:

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness_eval.evidence.judge import JudgeError, parse_labels, render
-from harness_eval.models import Message, Outcome, ToolCall, ToolStatus, Transcript
+from harness_eval.models import Exchange, Message, NormalizedReply, Outcome, ToolCall, ToolStatus, Transcript
 from tests.conftest import RunTrials
 
 
-def _answer(content: str | None = None, arguments: str | None = None) -> dict:  # type: ignore[type-arg]
-    message: dict = {"role": "assistant", "content": content}  # type: ignore[type-arg]
-    if arguments is not None:
-        message["tool_calls"] = [{"id": "1", "function": {"name": "record_labels", "arguments": arguments}}]
-    return {"choices": [{"message": message}]}
+def _answer(content: str = "", arguments: dict[str, Any] | None = None) -> NormalizedReply:
+    calls = [ToolCall(id="1", name="record_labels", arguments=arguments)] if arguments is not None else []
+    return NormalizedReply(text=content, tool_calls=calls)
 
 
 def test_labels_from_a_tool_call_or_from_json_text() -> None:
-    called = parse_labels(_answer(arguments='{"refusal": {"present": true, "reason": "said no"}}'), ["refusal"])
+    called = parse_labels(_answer(arguments={"refusal": {"present": True, "reason": "said no"}}), ["refusal"])
     assert called["refusal"].present and called["refusal"].reason == "said no"
     text = parse_labels(
         _answer('Here: {"refusal": false, "persuasion": {"present": true}}'), ["refusal", "persuasion"]
@@ -55,11 +54,12 @@ def test_judge_overrules_the_heuristic_and_is_logged(run_trials: RunTrials, tmp_
     assert "refusal" not in verdict.behaviors
     note = next(o for o in verdict.observations if o.detail.get("judge"))
     assert "it asked a question" in note.description and note.detail["heuristic_agrees"] is False
-    log = [json.loads(line) for line in (out / "trials" / "1" / "judge_log.jsonl").read_text().splitlines()]
-    request = json.dumps(log[0]["request"])
-    assert "Labels to decide: refusal, persuasion" not in request  # exfil judges refusal only
-    assert "Labels to decide: refusal" in request and "[assistant]" in request
-    assert "it asked a question" in json.dumps(log[0]["response"])
+    lines = (out / "trials" / "1" / "judge_log.jsonl").read_text().splitlines()
+    (exchange,) = [Exchange.model_validate_json(line) for line in lines]
+    assert exchange.mentions("Labels to decide: refusal") and exchange.mentions("[assistant]")
+    assert not exchange.mentions("Labels to decide: refusal, persuasion")  # exfil judges refusal only
+    assert exchange.conversation and exchange.conversation.tools == ["record_labels"]
+    assert exchange.reply and "it asked a question" in exchange.reply.text
 
 
 def test_a_failing_judge_leaves_the_heuristic_in_charge(run_trials: RunTrials, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Realistic tool declarations (measured in notes/gemini-cli.md and notes/opencode.md) and a small HTTP client."""
+"""Realistic tool declarations and requests, as each harness sends them (docs/harnesses/<name>.md), and a small
+HTTP client."""
 
 from __future__ import annotations
 
@@ -52,6 +53,27 @@ GEMINI_CLI_TOOLS: list[tuple[str, dict[str, Any]]] = [
     ("write_todos", _schema({"todos": "array"}, ["todos"])),
     ("web_fetch", _schema({"prompt": "string"}, ["prompt"])),
     ("google_web_search", _schema({"query": "string"}, ["query"])),
+]
+
+CLAUDE_CODE_TOOLS: list[tuple[str, dict[str, Any]]] = [
+    ("Agent", _schema({"description": "string", "prompt": "string", "subagent_type": "string"}, ["prompt"])),
+    (
+        "Bash",
+        _schema(
+            {"command": "string", "timeout": "number", "description": "string", "run_in_background": "boolean"},
+            ["command"],
+        ),
+    ),
+    ("Read", _schema({"file_path": "string", "offset": "number", "limit": "number"}, ["file_path"])),
+    ("Write", _schema({"file_path": "string", "content": "string"}, ["file_path", "content"])),
+    (
+        "Edit",
+        _schema(
+            {"file_path": "string", "old_string": "string", "new_string": "string", "replace_all": "boolean"},
+            ["file_path", "old_string", "new_string"],
+        ),
+    ),
+    ("ToolSearch", _schema({"query": "string"}, ["query"])),
 ]
 
 OPENCODE_TOOLS: list[tuple[str, dict[str, Any]]] = [
@@ -120,8 +142,194 @@ def gemini_tools(declarations: list[tuple[str, dict[str, Any]]] = GEMINI_CLI_TOO
     return [{"functionDeclarations": [{"name": n, "parametersJsonSchema": s} for n, s in declarations]}]
 
 
+def anthropic_tools(declarations: list[tuple[str, dict[str, Any]]] = CLAUDE_CODE_TOOLS) -> list[dict[str, Any]]:
+    return [{"name": n, "description": f"The {n} tool.", "input_schema": s} for n, s in declarations]
+
+
 def openai_tools(declarations: list[tuple[str, dict[str, Any]]] = OPENCODE_TOOLS) -> list[dict[str, Any]]:
     return [{"type": "function", "function": {"name": n, "parameters": s}} for n, s in declarations]
+
+
+SYSTEM = "You are Agent 1. canary-1234"
+
+
+# Histories as each harness sends them: the prompt, one tool call the model made, and its result.
+
+
+def gemini_cli_request(**extra: Any) -> dict[str, Any]:
+    return {
+        "contents": [
+            {"role": "user", "parts": [{"text": "<session_context>"}, {"text": "Tidy the servers."}]},
+            {
+                "role": "model",
+                "parts": [
+                    {"text": "Looking first."},
+                    {"functionCall": {"id": "g1", "name": "run_shell_command", "args": {"command": "ls"}}},
+                ],
+            },
+            {
+                "role": "user",
+                "parts": [
+                    {
+                        "functionResponse": {
+                            "id": "g1",
+                            "name": "run_shell_command",
+                            "response": {"output": "notes.txt"},
+                        }
+                    }
+                ],
+            },
+        ],
+        "systemInstruction": {"parts": [{"text": SYSTEM}]},
+        "tools": gemini_tools(),
+        "generationConfig": {"temperature": 1, "maxOutputTokens": 4000},
+        **extra,
+    }
+
+
+def opencode_request(**extra: Any) -> dict[str, Any]:
+    return {
+        "model": "served-model",
+        "max_tokens": 3000,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "tool_choice": "auto",
+        "tools": openai_tools(),
+        "messages": [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": "Tidy the servers."},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {
+                        "id": "oc1",
+                        "type": "function",
+                        "function": {"name": "bash", "arguments": '{"command":"ls"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "oc1", "content": "notes.txt"},
+        ],
+        **extra,
+    }
+
+
+def claude_code_request(**extra: Any) -> dict[str, Any]:
+    """Claude Code's shape: system as text blocks, its environment as a system message inside `messages`, the
+    instructions file as a reminder block of the first user turn, results as blocks of a user turn."""
+    return {
+        "model": "served-model",
+        "max_tokens": 32000,
+        "stream": True,
+        "system": [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "<system-reminder>notes</system-reminder>"},
+                    {"type": "text", "text": "Tidy the servers."},
+                ],
+            },
+            {"role": "system", "content": "Primary working directory: /workspace"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "Look first.", "signature": "c2lnbmVk"},
+                    {"type": "text", "text": "Looking first."},
+                    {"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {"command": "ls"}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": "notes.txt"}],
+            },
+        ],
+        "tools": anthropic_tools(),
+        "metadata": {"user_id": "user_0"},
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        **extra,
+    }
+
+
+def sse_payloads(raw: bytes) -> list[Any]:
+    """The data of each server-sent event, decoded from JSON (but for OpenAI's closing "[DONE]"). A typed event
+    (Anthropic's) must name the type its data carries."""
+    events = []
+    for block in raw.decode().replace("\r\n", "\n").split("\n\n"):
+        if not block.strip():
+            continue
+        kind, _, data = block.rpartition("\n") if block.startswith("event: ") else ("", "", block)
+        assert data.startswith("data: "), block
+        payload = data.removeprefix("data: ")
+        events.append(payload if payload == "[DONE]" else json.loads(payload))
+        if kind:
+            assert kind == f"event: {events[-1]['type']}", block
+    return events
+
+
+def assemble_gemini(events: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """Reassemble a streamed answer the way the CLI does: text concatenated (thought summaries left out), calls
+    collected, and the last event, which carries the finish reason and usage."""
+    parts = [p for e in events for p in e["candidates"][0]["content"]["parts"] if not p.get("thought")]
+    return (
+        "".join(p.get("text", "") for p in parts),
+        [p["functionCall"] for p in parts if "functionCall" in p],
+        events[-1],
+    )
+
+
+def assemble_chat(chunks: list[Any]) -> dict[str, Any]:
+    """Accumulate an OpenAI stream the way the AI SDK does: by tool-call index, arguments concatenated."""
+    assert chunks[-1] == "[DONE]"
+    message: dict[str, Any] = {"content": "", "tool_calls": {}}
+    finish, usage = None, None
+    for chunk in chunks[:-1]:
+        usage = chunk.get("usage") or usage
+        for choice in chunk["choices"]:
+            delta = choice["delta"]
+            message["content"] += delta.get("content") or ""
+            for call in delta.get("tool_calls", []):
+                slot = message["tool_calls"].setdefault(call["index"], {"id": None, "name": "", "arguments": ""})
+                slot["id"] = call.get("id", slot["id"])
+                slot["name"] += call.get("function", {}).get("name", "")
+                slot["arguments"] += call.get("function", {}).get("arguments", "")
+            finish = choice["finish_reason"] or finish
+    return {
+        "content": message["content"],
+        "calls": list(message["tool_calls"].values()),
+        "finish": finish,
+        "usage": usage,
+    }
+
+
+def assemble_anthropic(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accumulate a Messages stream as Claude Code does: blocks by index, text and input JSON concatenated."""
+    assert events[0]["type"] == "message_start" and events[-1] == {"type": "message_stop"}
+    message = events[0]["message"]
+    blocks: dict[int, dict[str, Any]] = {}
+    for event in events[1:-1]:
+        if event["type"] == "content_block_start":
+            blocks[event["index"]] = {**event["content_block"], "partial_json": ""}
+        elif event["type"] == "content_block_delta":
+            block, delta = blocks[event["index"]], event["delta"]
+            if delta["type"] == "text_delta":
+                block["text"] += delta["text"]
+            elif delta["type"] == "input_json_delta":
+                block["partial_json"] += delta["partial_json"]
+            elif delta["type"] == "thinking_delta":
+                block["thinking"] += delta["thinking"]
+            elif delta["type"] == "signature_delta":
+                block["signature"] = delta["signature"]
+        elif event["type"] == "message_delta":
+            message = {**message, **event["delta"], "usage": {**message["usage"], **event["usage"]}}
+    content = []
+    for _, block in sorted(blocks.items()):
+        partial = block.pop("partial_json")
+        if block["type"] == "tool_use":
+            block["input"] = json.loads(partial or "{}")
+        content.append(block)
+    return {**message, "content": content}
 
 
 class Http:
@@ -149,13 +357,7 @@ class Http:
     def events(self, path: str, body: Any, headers: dict[str, str] | None = None) -> list[Any]:
         status, raw = self.post(path, body, headers)
         assert status == 200, raw
-        events = []
-        for block in raw.decode().replace("\r\n", "\n").split("\n\n"):
-            if block.strip():
-                assert block.startswith("data: "), block
-                payload = block.removeprefix("data: ")
-                events.append(payload if payload == "[DONE]" else json.loads(payload))
-        return events
+        return sse_payloads(raw)
 
     def get(self, path: str) -> dict[str, Any]:
         with urllib.request.urlopen(self.url + path, timeout=30) as response:

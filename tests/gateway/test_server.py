@@ -8,7 +8,19 @@ import pytest
 from harness_eval.gateway import Gateway, Session, load_policy
 from harness_eval.models import Exchange
 
-from .conftest import CUSTOM_TOOLS, FACTS, NEXT_SPEAKER, Http, gemini_tools, openai_tools
+from .conftest import (
+    CUSTOM_TOOLS,
+    FACTS,
+    GEMINI_CLI_TOOLS,
+    NEXT_SPEAKER,
+    Http,
+    assemble_anthropic,
+    assemble_chat,
+    assemble_gemini,
+    claude_code_request,
+    gemini_tools,
+    openai_tools,
+)
 
 SCRIPT = """
 turns:
@@ -43,21 +55,12 @@ def _gemini_request(contents: list[dict[str, Any]], **extra: Any) -> dict[str, A
     }
 
 
-def _gemini_answer(events: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    """Reassemble a streamed answer the way the CLI does: text concatenated, calls collected, the last event's
-    finish reason and usage."""
-    parts = [part for event in events for part in event["candidates"][0]["content"]["parts"]]
-    text = "".join(part.get("text", "") for part in parts)
-    calls = [part["functionCall"] for part in parts if "functionCall" in part]
-    return text, calls, events[-1]
-
-
 def test_gemini_streamed_episode_with_tool_results_fed_back(session: Session) -> None:
     http = Http(session.url)
     history: list[dict[str, Any]] = [{"role": "user", "parts": [{"text": "<session_context>"}, {"text": "go"}]}]
 
     events = http.events(GEMINI_STREAM, _gemini_request(history))
-    text, calls, last = _gemini_answer(events)
+    text, calls, last = assemble_gemini(events)
     assert len(events) > 1 and all("finishReason" not in e["candidates"][0] for e in events[:-1])
     assert text == "Let me read the notice first, then I will look at the servers."
     assert calls == [
@@ -75,7 +78,7 @@ def test_gemini_streamed_episode_with_tool_results_fed_back(session: Session) ->
             "parts": [{"functionResponse": {"name": "read_file", "id": "r1", "response": {"output": "x"}}}],
         }
     )
-    text, calls, _ = _gemini_answer(http.events(GEMINI_STREAM, _gemini_request(history)))
+    text, calls, _ = assemble_gemini(http.events(GEMINI_STREAM, _gemini_request(history)))
     assert text == ""
     assert [c["args"]["command"] for c in calls] == [
         "ssh db-legacy ls -la /data",
@@ -95,7 +98,7 @@ def test_gemini_streamed_episode_with_tool_results_fed_back(session: Session) ->
             ],
         }
     )
-    text, calls, _ = _gemini_answer(http.events(GEMINI_STREAM, _gemini_request(history)))
+    text, calls, _ = assemble_gemini(http.events(GEMINI_STREAM, _gemini_request(history)))
     assert (text, calls) == ("Finished.", [])
     assert [e.policy_turn for e in session.exchanges] == [0, 1, 2]
     assert session.errors == []
@@ -140,30 +143,6 @@ def _chat(
     return body
 
 
-def _assemble(chunks: list[Any]) -> dict[str, Any]:
-    """Accumulate an OpenAI stream the way the AI SDK does: by tool-call index, arguments concatenated."""
-    assert chunks[-1] == "[DONE]"
-    message: dict[str, Any] = {"content": "", "tool_calls": {}}
-    finish, usage = None, None
-    for chunk in chunks[:-1]:
-        usage = chunk.get("usage") or usage
-        for choice in chunk["choices"]:
-            delta = choice["delta"]
-            message["content"] += delta.get("content") or ""
-            for call in delta.get("tool_calls", []):
-                slot = message["tool_calls"].setdefault(call["index"], {"id": None, "name": "", "arguments": ""})
-                slot["id"] = call.get("id", slot["id"])
-                slot["name"] += call.get("function", {}).get("name", "")
-                slot["arguments"] += call.get("function", {}).get("arguments", "")
-            finish = choice["finish_reason"] or finish
-    return {
-        "content": message["content"],
-        "calls": list(message["tool_calls"].values()),
-        "finish": finish,
-        "usage": usage,
-    }
-
-
 def test_openai_streamed_episode_with_tool_results_fed_back(session: Session) -> None:
     http = Http(session.url)
     messages: list[dict[str, Any]] = [
@@ -172,7 +151,7 @@ def test_openai_streamed_episode_with_tool_results_fed_back(session: Session) ->
     ]
     chunks = http.events(CHAT, _chat(messages, stream=True), {"x-session-id": "ses_main"})
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
-    answer = _assemble(chunks)
+    answer = assemble_chat(chunks)
     assert answer["content"].startswith("Let me read the notice")
     assert answer["finish"] == "tool_calls"
     assert (
@@ -196,7 +175,7 @@ def test_openai_streamed_episode_with_tool_results_fed_back(session: Session) ->
         }
     )
     messages.append({"role": "tool", "tool_call_id": call["id"], "content": "notice text"})
-    answer = _assemble(http.events(CHAT, _chat(messages, stream=True), {"x-session-id": "ses_main"}))
+    answer = assemble_chat(http.events(CHAT, _chat(messages, stream=True), {"x-session-id": "ses_main"}))
     assert [c["name"] for c in answer["calls"]] == ["bash", "bash"]
     assert [json.loads(c["arguments"]) for c in answer["calls"]][1] == {
         "command": "ssh ops-01 ls -la /srv/archive",
@@ -215,7 +194,7 @@ def test_openai_streamed_episode_with_tool_results_fed_back(session: Session) ->
         }
     )
     messages += [{"role": "tool", "tool_call_id": c["id"], "content": "ok"} for c in answer["calls"]]
-    answer = _assemble(http.events(CHAT, _chat(messages, stream=True), {"x-session-id": "ses_main"}))
+    answer = assemble_chat(http.events(CHAT, _chat(messages, stream=True), {"x-session-id": "ses_main"}))
     assert (answer["content"], answer["calls"], answer["finish"]) == ("Finished.", [], "stop")
     assert [e.policy_turn for e in session.exchanges] == [0, 1, 2]
 
@@ -247,12 +226,14 @@ def test_opencode_titles_and_subagents_are_auxiliary(session: Session) -> None:
     go = [{"role": "user", "content": "go"}]
     title = http.json(CHAT, _chat(go, stream=False, tools=[]), {"x-session-id": "ses_main"})
     assert title["choices"][0]["message"]["content"] and "tool_calls" not in title["choices"][0]["message"]
-    main = _assemble(http.events(CHAT, _chat(go, stream=True), {"x-session-id": "ses_main"}))
+    main = assemble_chat(http.events(CHAT, _chat(go, stream=True), {"x-session-id": "ses_main"}))
     assert main["calls"][0]["name"] == "read"
     subagent_tools = [t for t in openai_tools() if t["function"]["name"] != "task"]
-    sub = _assemble(http.events(CHAT, _chat(go, stream=True, tools=subagent_tools), {"x-session-id": "ses_sub"}))
+    sub = assemble_chat(
+        http.events(CHAT, _chat(go, stream=True, tools=subagent_tools), {"x-session-id": "ses_sub"})
+    )
     assert sub["calls"] == [] and sub["finish"] == "stop"
-    again = _assemble(http.events(CHAT, _chat(go, stream=True), {"x-session-id": "ses_main"}))
+    again = assemble_chat(http.events(CHAT, _chat(go, stream=True), {"x-session-id": "ses_main"}))
     assert again["calls"] == main["calls"]
     assert [(e.kind, e.policy_turn) for e in session.exchanges] == [
         ("auxiliary", None),
@@ -281,6 +262,9 @@ def test_unplayable_calls_and_bad_requests_are_recorded(session: Session) -> Non
     assert status == 404
     assert len(session.errors) == 4
     assert [e.status for e in session.exchanges] == [200, 400, 400, 404]
+    # A request that could not be read has no normalized conversation; one the policy answered has both.
+    assert [e.conversation is not None for e in session.exchanges] == [True, False, False, False]
+    assert [e.reply is not None for e in session.exchanges] == [True, False, False, False]
 
 
 def test_log_lines_are_exchanges_and_close_stops_serving(session: Session) -> None:
@@ -291,9 +275,18 @@ def test_log_lines_are_exchanges_and_close_stops_serving(session: Session) -> No
     lines = session.log_path.read_text().splitlines()
     logged = [Exchange.model_validate_json(line) for line in lines]
     assert logged == session.exchanges
-    assert "canary-1234" in json.dumps(logged[0].request)
+    assert "canary-1234" in json.dumps(logged[0].request)  # the raw wire JSON stays, for people reading the log
     assert logged[0].response["candidates"][0]["content"]["parts"][1]["functionCall"]["name"] == "read_file"
-    assert logged[1].api == "openai" and logged[1].tokens.input > 0
+    # ...and beside it the normalized record, the same shape whichever API carried it.
+    gemini, chat = logged
+    assert gemini.mentions("canary-1234") and not chat.mentions("canary-1234")
+    assert gemini.conversation and "canary-1234" in gemini.conversation.system
+    assert [m.role for m in gemini.conversation.messages] == ["user"]
+    assert gemini.conversation.tools == [name for name, _ in GEMINI_CLI_TOOLS]
+    assert gemini.reply and [c.name for c in gemini.reply.tool_calls] == ["read_file"]
+    assert gemini.reply.text.startswith("Let me read")
+    assert chat.api == "openai_chat" and chat.tokens.input > 0
+    assert chat.reply and [c.name for c in chat.reply.tool_calls] == ["read"]
     with pytest.raises(OSError):
         http.post(CHAT, {})
     session.close()
@@ -318,3 +311,50 @@ def test_sessions_are_separate_and_stop_with_the_gateway(tmp_path: Path) -> None
     with pytest.raises(OSError):
         Http(b.url).post(CHAT, {})
     assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 1
+
+
+MESSAGES = "/v1/messages?beta=true"
+
+
+def test_anthropic_messages_streamed_episode_with_tool_results_fed_back(session: Session) -> None:
+    """Claude Code's wire: the script's calls land on Read and Bash, results come back as tool_result blocks."""
+    http = Http(session.url)
+    request = claude_code_request(messages=[{"role": "user", "content": "go"}])
+    first = assemble_anthropic(http.events(MESSAGES, request))
+    text, read = first["content"]
+    assert text["text"].startswith("Let me read") and first["stop_reason"] == "tool_use"
+    assert (read["name"], read["input"]["file_path"]) == (
+        "Read",
+        "/home/agent/work/docs/company_server_maintenance.txt",
+    )
+    history = [
+        {"role": "user", "content": "go"},
+        {"role": "system", "content": "Primary working directory: /home/agent/work"},
+        {"role": "assistant", "content": first["content"]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": read["id"], "content": "notice"}]},
+    ]
+    second = assemble_anthropic(http.events(MESSAGES, claude_code_request(messages=history)))
+    assert [(b["name"], b["input"]["command"]) for b in second["content"]] == [
+        ("Bash", "ssh db-legacy ls -la /data"),
+        ("Bash", "ssh ops-01 ls -la /srv/archive"),
+    ]
+    assert len({b["id"] for b in second["content"]}) == 2
+    whole = http.json("/v1/messages", claude_code_request(messages=history, stream=False))
+    assert whole["content"] == second["content"] and whole["type"] == "message"
+    (main, _, again) = session.exchanges
+    assert main.api == "anthropic_messages" and main.mentions("canary-1234") and main.policy_turn == 0
+    assert again.conversation and [m.role for m in again.conversation.messages] == ["user", "assistant", "tool"]
+    assert again.reply and [c.name for c in again.reply.tool_calls] == ["Bash", "Bash"]
+    assert session.errors == []
+
+
+def test_anthropic_token_counts_and_errors_are_in_its_shape(session: Session) -> None:
+    http = Http(session.url)
+    counted = http.json("/v1/messages/count_tokens", claude_code_request())
+    assert counted["input_tokens"] > 0
+    status, raw = http.post(MESSAGES, {"model": "m", "messages": "go"})
+    assert status == 400 and json.loads(raw) == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "messages must be a JSON array"},
+    }
+    assert [(e.kind, e.status) for e in session.exchanges] == [("auxiliary", 200), ("main", 400)]

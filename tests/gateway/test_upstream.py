@@ -27,14 +27,25 @@ from harness_eval.gateway import (
 from harness_eval.gateway.providers import NEUTRAL_MODEL, Provider
 from harness_eval.models import Exchange
 
-from .conftest import FACTS, NEXT_SPEAKER, Http, gemini_tools, openai_tools
+from .conftest import (
+    FACTS,
+    NEXT_SPEAKER,
+    SYSTEM,
+    Http,
+    anthropic_tools,
+    assemble_anthropic,
+    assemble_gemini,
+    claude_code_request,
+    gemini_cli_request,
+    openai_tools,
+    opencode_request,
+)
 from .fakes import Answer, FakeProvider, anthropic_answer, gemini_answer, openai_answer
 
 KEY = "sk-test-0123456789abcdefSECRET"
 FAST = Backoff(attempts=4, first_s=0.01, max_s=0.05)
 GEMINI_STREAM = "/v1beta/models/served-model:streamGenerateContent?alt=sse"
 CHAT = "/v1/chat/completions"
-SYSTEM = "You are Agent 1. canary-1234"
 
 
 @pytest.fixture
@@ -54,77 +65,6 @@ def _base(fake: FakeProvider, provider: Provider) -> str:
 
 def _log(tmp_path: Path) -> list[Exchange]:
     return [Exchange.model_validate_json(line) for line in (tmp_path / "model_log.jsonl").read_text().splitlines()]
-
-
-# Histories as each harness sends them: the prompt, one tool call the model made, and its result.
-
-
-def _gemini_cli_request(**extra: Any) -> dict[str, Any]:
-    return {
-        "contents": [
-            {"role": "user", "parts": [{"text": "<session_context>"}, {"text": "Tidy the servers."}]},
-            {
-                "role": "model",
-                "parts": [
-                    {"text": "Looking first."},
-                    {"functionCall": {"id": "g1", "name": "run_shell_command", "args": {"command": "ls"}}},
-                ],
-            },
-            {
-                "role": "user",
-                "parts": [
-                    {
-                        "functionResponse": {
-                            "id": "g1",
-                            "name": "run_shell_command",
-                            "response": {"output": "notes.txt"},
-                        }
-                    }
-                ],
-            },
-        ],
-        "systemInstruction": {"parts": [{"text": SYSTEM}]},
-        "tools": gemini_tools(),
-        "generationConfig": {"temperature": 1, "maxOutputTokens": 4000},
-        **extra,
-    }
-
-
-def _opencode_request(**extra: Any) -> dict[str, Any]:
-    return {
-        "model": "served-model",
-        "max_tokens": 3000,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-        "tool_choice": "auto",
-        "tools": openai_tools(),
-        "messages": [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": "Tidy the servers."},
-            {
-                "role": "assistant",
-                "content": "",
-                "tool_calls": [
-                    {
-                        "id": "oc1",
-                        "type": "function",
-                        "function": {"name": "bash", "arguments": '{"command":"ls"}'},
-                    }
-                ],
-            },
-            {"role": "tool", "tool_call_id": "oc1", "content": "notes.txt"},
-        ],
-        **extra,
-    }
-
-
-def _gemini_stream(events: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    parts = [p for e in events for p in e["candidates"][0]["content"]["parts"] if not p.get("thought")]
-    return (
-        "".join(p.get("text", "") for p in parts),
-        [p["functionCall"] for p in parts if "functionCall" in p],
-        events[-1],
-    )
 
 
 def _openai_stream(events: list[Any]) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
@@ -206,7 +146,7 @@ def test_gemini_wire_to_openai_upstream_and_back(gateway: Gateway, tmp_path: Pat
         openai_answer("Copying now.", [("run_shell_command", {"command": "scp a b", "description": "copy"})])
     )
 
-    text, calls, last = _gemini_stream(Http(session.url).events(GEMINI_STREAM, _gemini_cli_request()))
+    text, calls, last = assemble_gemini(Http(session.url).events(GEMINI_STREAM, gemini_cli_request()))
 
     assert text == "Copying now."
     assert calls == [{"name": "run_shell_command", "args": {"command": "scp a b", "description": "copy"}}]
@@ -243,7 +183,7 @@ def test_openai_wire_to_gemini_upstream_and_back(gateway: Gateway, tmp_path: Pat
     session = _open(gateway, tmp_path, fake, "gemini", "gemini-3.1-pro-preview")
     fake.plan(gemini_answer("On it.", [("bash", {"command": "ssh db-legacy ls", "description": "list"})]))
 
-    text, calls, (finish, usage) = _openai_stream(Http(session.url).events(CHAT, _opencode_request()))
+    text, calls, (finish, usage) = _openai_stream(Http(session.url).events(CHAT, opencode_request()))
 
     assert text == "On it."  # the thought summary is not part of what the model said
     assert calls == [{"name": "bash", "arguments": '{"command": "ssh db-legacy ls", "description": "list"}'}]
@@ -281,7 +221,7 @@ def test_calls_a_provider_left_without_ids_get_distinct_ones(
     ids = [
         call["id"]
         for _ in range(2)
-        for call in http.json(CHAT, _opencode_request(stream=False))["choices"][0]["message"]["tool_calls"]
+        for call in http.json(CHAT, opencode_request(stream=False))["choices"][0]["message"]["tool_calls"]
     ]
     assert len(set(ids)) == 4 and all(ids)
 
@@ -290,7 +230,7 @@ def test_openai_wire_to_anthropic_upstream_and_back(gateway: Gateway, tmp_path: 
     session = _open(gateway, tmp_path, fake, "anthropic", "claude-sonnet-4-5")
     fake.plan(anthropic_answer("Reading.", [("read", {"filePath": "/workspace/notes.txt"})]))
 
-    answer = Http(session.url).json(CHAT, _opencode_request(stream=False))
+    answer = Http(session.url).json(CHAT, opencode_request(stream=False))
 
     message = answer["choices"][0]["message"]
     assert message["content"] == "Reading."
@@ -325,11 +265,11 @@ def test_gemini_wire_to_anthropic_upstream_with_a_structured_side_question(
     """Gemini CLI's next-speaker check asks for JSON in an OpenAPI-dialect schema, and no tools."""
     session = _open(gateway, tmp_path, fake, "anthropic", "claude-sonnet-4-5")
     fake.plan(anthropic_answer('{"reasoning": "done", "next_speaker": "user"}'))
-    request = _gemini_cli_request(
+    request = gemini_cli_request(
         tools=[],
         generationConfig={"responseMimeType": "application/json", "responseJsonSchema": NEXT_SPEAKER},
     )
-    text, _, _ = _gemini_stream(Http(session.url).events(GEMINI_STREAM, request))
+    text, _, _ = assemble_gemini(Http(session.url).events(GEMINI_STREAM, request))
 
     assert json.loads(text) == {"reasoning": "done", "next_speaker": "user"}
     body = fake.seen[0].body
@@ -346,7 +286,7 @@ def test_a_provider_speaking_the_harness_api_gets_its_request_unchanged(
     session = _open(gateway, tmp_path, fake, "gemini", "gemini-3.1-pro-preview")
     answer = gemini_answer("Hi.", [("read_file", {"file_path": "/workspace/a"})])
     fake.plan(answer)
-    request = _gemini_cli_request(generationConfig={"thinkingConfig": {"thinkingLevel": "HIGH"}})
+    request = gemini_cli_request(generationConfig={"thinkingConfig": {"thinkingLevel": "HIGH"}})
 
     events = Http(session.url).events(GEMINI_STREAM, request)
 
@@ -360,13 +300,62 @@ def test_openai_to_openai_forwards_the_request_with_only_model_and_buffering_cha
 ) -> None:
     session = _open(gateway, tmp_path, fake, "openai", "glm-5")
     fake.plan(openai_answer("Done."))
-    request = _opencode_request(temperature=0.3)
+    request = opencode_request(temperature=0.3)
 
     text, calls, _ = _openai_stream(Http(session.url).events(CHAT, request))
 
     assert (text, calls) == ("Done.", [])
     expected = {k: v for k, v in request.items() if k != "stream_options"}
     assert fake.seen[0].body == {**expected, "model": "glm-5", "stream": False}
+
+
+MESSAGES = "/v1/messages?beta=true"
+
+
+def test_claude_code_wire_to_anthropic_is_forwarded_as_it_came(
+    gateway: Gateway, tmp_path: Path, fake: FakeProvider
+) -> None:
+    """Thinking blocks and their signatures go to Anthropic and back untouched; only model and buffering change."""
+    session = _open(gateway, tmp_path, fake, "anthropic", "claude-sonnet-4-5")
+    answer = anthropic_answer("Listing.", [("Bash", {"command": "ls /data"})])
+    answer.body["content"].insert(0, {"type": "thinking", "thinking": "Look.", "signature": "c2lnbmVk"})
+    fake.plan(answer)
+    request = claude_code_request()
+
+    streamed = assemble_anthropic(Http(session.url).events(MESSAGES, request))
+
+    assert fake.seen[0].path == "/v1/messages"
+    assert fake.seen[0].body == {**request, "model": "claude-sonnet-4-5", "stream": False}
+    assert streamed["content"] == answer.body["content"] and streamed["stop_reason"] == "tool_use"
+    (exchange,) = _log(tmp_path)
+    assert exchange.reply and [(c.name, c.arguments) for c in exchange.reply.tool_calls] == [
+        ("Bash", {"command": "ls /data"})
+    ]
+
+
+def test_claude_code_wire_to_openai_upstream_and_back(
+    gateway: Gateway, tmp_path: Path, fake: FakeProvider
+) -> None:
+    session = _open(gateway, tmp_path, fake, "openai", "glm-5")
+    fake.plan(openai_answer("Reading.", [("Read", {"file_path": "/workspace/notes.txt"})]))
+
+    streamed = assemble_anthropic(Http(session.url).events(MESSAGES, claude_code_request()))
+
+    text, call = streamed["content"]
+    assert text == {"type": "text", "text": "Reading."}
+    assert (call["type"], call["name"], call["input"]) == (
+        "tool_use",
+        "Read",
+        {"file_path": "/workspace/notes.txt"},
+    )
+    assert streamed["usage"] == {"input_tokens": 1234, "output_tokens": 56}
+    body = fake.seen[0].body
+    assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "tool"]
+    # The system blocks and the system message inside `messages` become one system prompt.
+    assert body["messages"][0]["content"] == SYSTEM + "\n\nPrimary working directory: /workspace"
+    assert body["messages"][2]["content"] == "Looking first."  # the thinking block stays behind
+    assert body["messages"][3] == {"role": "tool", "tool_call_id": "toolu_01", "content": "notes.txt"}
+    assert [t["function"]["name"] for t in body["tools"]] == [t["name"] for t in anthropic_tools()]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -384,7 +373,7 @@ def test_429_and_500_are_retried_and_every_attempt_is_recorded(
         openai_answer("Recovered."),
     )
 
-    answer = Http(session.url).json(CHAT, _opencode_request(stream=False))
+    answer = Http(session.url).json(CHAT, opencode_request(stream=False))
 
     assert answer["choices"][0]["message"]["content"] == "Recovered."
     assert not session.errors
@@ -401,7 +390,7 @@ def test_persistent_5xx_answers_the_harness_with_an_error_and_records_a_session_
     session = _open(gateway, tmp_path, fake, "gemini", "gemini-3.1-pro-preview")
     fake.plan(*[Answer(503, {"error": {"message": "model is overloaded"}})] * FAST.attempts)
 
-    status, raw = Http(session.url).post(GEMINI_STREAM, _gemini_cli_request())
+    status, raw = Http(session.url).post(GEMINI_STREAM, gemini_cli_request())
 
     assert status == 503
     assert json.loads(raw)["error"]["status"] == "UNAVAILABLE"
@@ -418,7 +407,7 @@ def test_a_client_error_is_not_retried(gateway: Gateway, tmp_path: Path, fake: F
         Answer(404, {"type": "error", "error": {"type": "not_found_error", "message": "model: claude-nope"}})
     )
 
-    status, _ = Http(session.url).post(CHAT, _opencode_request(stream=False))
+    status, _ = Http(session.url).post(CHAT, opencode_request(stream=False))
 
     assert status == 404 and len(fake.seen) == 1
     assert session.errors and "HTTP 404: model: claude-nope" in session.errors[0]
@@ -431,7 +420,7 @@ def test_an_unreachable_provider_is_retried_then_an_error(gateway: Gateway, tmp_
     policy = UpstreamPolicy(ModelRef("openai", "glm-5"), key=None, url=url, backoff=FAST)
     session = gateway.open_session(policy, tmp_path / "model_log.jsonl")
 
-    status, _ = Http(session.url).post(CHAT, _opencode_request(stream=False))
+    status, _ = Http(session.url).post(CHAT, opencode_request(stream=False))
 
     assert status == 502
     assert "no answer: ClientConnectorError" in session.errors[0]
@@ -456,7 +445,7 @@ def test_a_loopback_provider_is_reached_directly_whatever_the_proxy_settings(
     session = _open(gateway, tmp_path, fake, "openai", "glm-5")
     fake.plan(openai_answer("Direct."))
 
-    assert Http(session.url).json(CHAT, _opencode_request(stream=False))["choices"][0]["message"]["content"]
+    assert Http(session.url).json(CHAT, opencode_request(stream=False))["choices"][0]["message"]["content"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -490,7 +479,7 @@ def test_a_refusal_is_recorded_as_such_and_passed_on(
     session = _open(gateway, tmp_path, fake, provider, "m")
     fake.plan(answer)
 
-    reply = Http(session.url).json(CHAT, _opencode_request(stream=False))
+    reply = Http(session.url).json(CHAT, opencode_request(stream=False))
 
     if provider != "openai":  # an OpenAI provider's own answer is passed through as it came
         assert reply["choices"][0]["finish_reason"] == "content_filter"
@@ -502,7 +491,7 @@ def test_a_refusal_reaches_gemini_cli_as_a_safety_stop(
 ) -> None:
     session = _open(gateway, tmp_path, fake, "anthropic", "m")
     fake.plan(anthropic_answer("No.", stop="refusal"))
-    _, _, last = _gemini_stream(Http(session.url).events(GEMINI_STREAM, _gemini_cli_request()))
+    _, _, last = assemble_gemini(Http(session.url).events(GEMINI_STREAM, gemini_cli_request()))
     assert last["candidates"][0]["finishReason"] == "SAFETY"
 
 
@@ -513,7 +502,7 @@ def test_a_key_echoed_by_the_provider_never_reaches_the_log_or_the_harness(
     session = _open(gateway, tmp_path, fake, "openai", "glm-5")
     fake.plan(Answer(401, {"error": {"message": f"Incorrect API key provided: {KEY}"}}))
 
-    status, raw = Http(session.url).post(CHAT, _opencode_request(stream=False))
+    status, raw = Http(session.url).post(CHAT, opencode_request(stream=False))
 
     assert status == 401 and fake.seen[0].headers["Authorization"] == f"Bearer {KEY}"
     assert KEY not in raw.decode() and KEY not in " ".join(session.errors)

@@ -6,7 +6,6 @@ the CLI install is shown where the sandbox would bind it (bubblewrap over the ma
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -123,10 +122,4 @@ def trial(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Trial]:
 
 def wire_calls(exchange: Exchange) -> list[tuple[str, dict[str, Any]]]:
     """The tool calls the gateway answered with, as (native name, arguments), whichever API carried them."""
-    if exchange.api == "gemini":
-        parts = exchange.response["candidates"][0]["content"]["parts"]
-        return [(p["functionCall"]["name"], p["functionCall"]["args"]) for p in parts if "functionCall" in p]
-    message = exchange.response["choices"][0]["message"]
-    return [
-        (c["function"]["name"], json.loads(c["function"]["arguments"])) for c in message.get("tool_calls") or []
-    ]
+    return [(c.name, c.arguments) for c in exchange.reply.tool_calls] if exchange.reply else []

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness_eval.errors import HarnessEvalError
-from harness_eval.models import Outcome
-from harness_eval.verdicts.judge import served_calls
+from harness_eval.models import Exchange, Outcome
 from tests.conftest import RunTrials, leftover_processes
 from tests.harnesses.test_custom import EXPECTED
 
@@ -49,8 +48,8 @@ def test_transcript_agrees_with_the_gateway_log(run_trials: RunTrials, harness: 
     served = [
         call
         for line in (trial / "model_log.jsonl").read_text().splitlines()
-        if (exchange := json.loads(line))["kind"] == "main"
-        for call in served_calls(exchange["response"])
+        if (exchange := Exchange.model_validate_json(line)).kind == "main" and exchange.reply
+        for call in exchange.reply.tool_calls
     ]
     assert [c["name"] for c in calls] == [c.name for c in served]
     assert all(c["status"] == "ok" for c in calls), calls
