@@ -216,7 +216,11 @@ class Run:
             with world:
                 policy = load_policy(self.spec.model, plan.facts, seed=trial.seed, mixture=self.mixture)
                 session = gateway.open_session(
-                    policy, out.file("model_log.jsonl"), sock=world.listen(), workspace=plan.workspace
+                    policy,
+                    out.file("model_log.jsonl"),
+                    sock=world.listen(),
+                    workspace=plan.workspace,
+                    client=self.harness.spec.wire,
                 )
                 # Everything bound into the agent's view is staged beside the world's trees, so the mount table
                 # the agent can read names no run, scenario or condition (see _world_root).
@@ -484,7 +488,7 @@ def _discard(out: TrialOutput) -> None:
 
 
 def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
-    """Prompt on stdin, then EOF: some CLIs (OpenCode) wait forever on an open stdin."""
+    """Prompt on stdin, then EOF: some CLIs wait forever on an open stdin."""
     assert proc.stdin is not None
     try:
         proc.stdin.write(data)

@@ -1,4 +1,4 @@
-"""The Gemini API as Gemini CLI speaks it (see /work/shared/notes/gemini-cli.md for the measured shapes)."""
+"""The Gemini API (`generateContent`, `streamGenerateContent` as server-sent events, `countTokens`)."""
 
 from __future__ import annotations
 

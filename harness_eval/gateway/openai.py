@@ -1,4 +1,4 @@
-"""The OpenAI chat-completions API as OpenCode's `@ai-sdk/openai-compatible` speaks it (notes/opencode.md)."""
+"""The OpenAI chat-completions API as OpenAI-compatible clients speak it (streamed chunks, tool-call deltas)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Requests to each provider's native API from a `Conversation`, and `Reply`s from their answers.
 
-This is what lets any harness drive any provider: Gemini CLI's Gemini wire to an OpenAI-compatible or Anthropic
-model, OpenCode's OpenAI wire to Gemini or Anthropic. A provider that speaks the harness's own API gets the
+This is what lets any harness drive any provider: a harness on the Gemini wire an OpenAI-compatible or Anthropic
+model, one on the OpenAI wire Gemini or Anthropic. A provider that speaks the harness's own API gets the
 harness's request unchanged instead (see `native_request`): translation is only for the crossings.
 
 What a crossing loses, by necessity: sampling settings (each provider's defaults apply), Gemini thought
@@ -25,12 +25,12 @@ from harness_eval.models import Message, TokenUsage, ToolCall, ToolStatus
 # send calls it did not sign (translated from another API, or written by a harness).
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 
-# Anthropic requires an answer length; OpenCode's own output limit for models it does not know.
+# Anthropic requires an answer length; a common harness default for models it does not know.
 DEFAULT_MAX_TOKENS = 8192
 
 GEMINI_REFUSALS = ("SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY")
 
-# Keys the Gemini API's JSON-schema field does not take; OpenCode's tool schemas carry them.
+# Keys the Gemini API's JSON-schema field does not take; some harnesses' tool schemas carry them.
 UNSUPPORTED_SCHEMA_KEYS = ("$schema",)
 
 
