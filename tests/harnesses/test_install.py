@@ -112,27 +112,25 @@ def test_missing_npm_is_a_clear_error(private_cache: Path, monkeypatch: pytest.M
         ensure(OPENCODE)
 
 
-def test_an_old_node_is_refused_before_downloading(
-    private_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def only_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A PATH holding the real npm and nothing else; tests add what they need to the directory returned."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    old_node = bin_dir / "node"
-    old_node.write_text("#!/bin/sh\necho v18.19.0\n")
-    old_node.chmod(0o755)
     (bin_dir / "npm").symlink_to(shutil.which("npm") or "npm")
     monkeypatch.setenv("PATH", str(bin_dir))
+    return bin_dir
+
+
+def test_an_old_node_is_refused_before_downloading(private_cache: Path, only_npm: Path) -> None:
+    old_node = only_npm / "node"
+    old_node.write_text("#!/bin/sh\necho v18.19.0\n")
+    old_node.chmod(0o755)
     with pytest.raises(HarnessEvalError, match=r"Gemini CLI needs Node.js >= 20, found v18.19.0"):
         ensure(GEMINI)
 
 
-def test_a_missing_required_program_is_named_before_downloading(
-    private_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "npm").symlink_to(shutil.which("npm") or "npm")
-    monkeypatch.setenv("PATH", str(bin_dir))
+def test_a_missing_required_program_is_named_before_downloading(private_cache: Path, only_npm: Path) -> None:
     with pytest.raises(HarnessEvalError, match=r"^rg is not on PATH; OpenCode needs it \(ripgrep; Debian: "):
         ensure(OPENCODE)
     assert not private_cache.exists()
