@@ -4,7 +4,7 @@ Runs N trials of one scripted policy through harness-eval, and N bare runs of th
 scripted gateway with nothing around it but the bind that shows the CLI install, then prints per-trial medians and
 their ratio. The policy stays on the agent's own box, so both sides do the same work.
 
-    python bench/overhead.py --cli gemini -n 10
+    python bench/overhead.py --cli NAME -n 10
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness_eval.gateway import Gateway, load_policy
-from harness_eval.harnesses import get_harness
+from harness_eval.harnesses import get_harness, names
 from harness_eval.models import RunSpec
 from harness_eval.runner import Run
 from tests.harnesses.conftest import context, run_outside_world
@@ -55,7 +55,10 @@ def bare(cli: str, n: int, policy: Path, tmp: Path) -> list[float]:
             (tmp / f"bare-{i}").mkdir()
             ctx = context(tmp / f"bare-{i}")
             session = gateway.open_session(
-                load_policy(f"scripted:{policy}", {}, i), tmp / f"bare-{i}.jsonl", workspace=str(ctx.workspace)
+                load_policy(f"scripted:{policy}", {}, i),
+                tmp / f"bare-{i}.jsonl",
+                workspace=str(ctx.workspace),
+                client=harness.spec.wire,
             )
             ctx = replace(ctx, gateway_url=session.url)
             (ctx.workspace / "docs").mkdir()
@@ -71,7 +74,7 @@ def bare(cli: str, n: int, policy: Path, tmp: Path) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cli", default="gemini", choices=["custom", "gemini", "opencode"])
+    parser.add_argument("--cli", required=True, choices=names())
     parser.add_argument("-n", type=int, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_dir:

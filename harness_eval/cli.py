@@ -1,4 +1,4 @@
-"""Command line: `harness-eval --cli gemini --scenario exfil --trials 50` and its helpers.
+"""Command line: `harness-eval --cli NAME --scenario exfil --trials 50` and its helpers.
 
 The only module that knows about click. Every user mistake ends in one line on stderr and a non-zero exit.
 """
@@ -27,8 +27,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from harness_eval import harnesses as registry
 from harness_eval.errors import HarnessEvalError
-from harness_eval.harnesses import HARNESSES
 from harness_eval.models import Outcome, RunSpec, Summary, Verdict
 
 if TYPE_CHECKING:  # the runner pulls in the whole pipeline; subcommands like `scenarios` should not pay for it
@@ -68,9 +68,10 @@ def _harnesses(value: str) -> list[str]:
     names = [v.strip() for v in value.split(",") if v.strip()]
     if len(set(names)) < len(names):
         raise HarnessEvalError(f"--cli names a harness twice: {value}")
-    unknown = [n for n in names if n not in HARNESSES]
+    known = registry.names()
+    unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise HarnessEvalError(f"unknown --cli {', '.join(unknown) or value!r} (known: {', '.join(HARNESSES)})")
+        raise HarnessEvalError(f"unknown --cli {', '.join(unknown) or value!r} (known: {', '.join(known)})")
     return names
 
 
@@ -85,7 +86,9 @@ def _axes(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--cli", "harness", metavar="NAME[,NAME...]", help=f"Agent harness(es): {', '.join(HARNESSES)}.")
+@click.option(
+    "--cli", "harness", metavar="NAME[,NAME...]", help=f"Agent harness(es): {', '.join(registry.names())}."
+)
 @click.option("--scenario", help="Built-in scenario name or a scenario folder.")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True, help="Trials per cell.")
 @click.option(
@@ -372,7 +375,7 @@ def report(runs: tuple[Path, ...], html_path: Path | None, md_path: Path | None,
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @friendly
 def compare(runs: tuple[Path, ...], as_json: bool) -> None:
-    """Compare finished runs (e.g. custom versus gemini over the same seeds): rates, differences, p-values, and
+    """Compare finished runs (e.g. two harnesses over the same seeds): rates, differences, p-values, and
     the same-seed trials whose verdicts differ."""
     from harness_eval.compare import compare as compare_runs
     from harness_eval.compare import render
@@ -386,16 +389,19 @@ def compare(runs: tuple[Path, ...], as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("which", type=click.Choice(["gemini", "opencode", "all"]), default="all")
+@click.argument(
+    "which", type=click.Choice([*(s.name for s in registry.specs() if s.package), "all"]), default="all"
+)
 @click.option("--cli-version", help="Install this version instead of the pinned one.")
 @friendly
 def install(which: str, cli_version: str | None) -> None:
     """Install pinned agent CLIs into the per-user cache (first use does this on demand)."""
     from harness_eval.harnesses import install as installer
 
-    for cli in sorted(installer.PINS) if which == "all" else [which]:
-        info = installer.ensure(cli, cli_version)
-        console.print(f"{cli} {info.version}: {info.entry}", highlight=False)
+    for spec in registry.specs():
+        if spec.package is not None and which in (spec.name, "all"):
+            info = installer.ensure(spec, cli_version)
+            console.print(f"{spec.name} {info.version}: {info.entry}", highlight=False)
 
 
 @main.command()
@@ -413,10 +419,15 @@ def doctor() -> None:
         else None
     )
     console.print(f"node: {node or '[red]missing[/] (apt-get install nodejs npm)'}", highlight=False)
-    for cli, (package, pinned) in sorted(installer.PINS.items()):
-        have = installer.installed(cli)
-        state = f"[green]{have}[/]" if have else "[yellow]not installed[/] (harness-eval install)"
-        console.print(f"{cli}: {package}@{pinned} pinned, {state}", highlight=False)
+    for spec in registry.specs():
+        if spec.package is None:
+            state = "built in"
+        else:
+            have = installer.installed(spec)
+            state = f"{spec.package.name}@{spec.package.version} pinned, " + (
+                f"[green]{have}[/]" if have else "[yellow]not installed[/] (harness-eval install)"
+            )
+        console.print(f"{spec.name} ({spec.title}, {spec.wire.api} API): {state}", highlight=False)
     problems = check_isolation()
     for problem in problems:
         console.print(f"[red]isolation:[/] {problem}", highlight=False)

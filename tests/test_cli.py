@@ -197,15 +197,19 @@ def test_token_budget_stops_new_trials(tmp_path: Path) -> None:
 
 
 def test_install_and_doctor_report_the_pinned_clis() -> None:
-    from harness_eval.harnesses.install import PINS
+    from harness_eval.harnesses import specs
 
     done = cli("install", "all")
     assert done.returncode == 0, done.stderr
-    for cli_name, (_, version) in PINS.items():
-        assert f"{cli_name} {version}" in done.stderr
     doctor = cli("doctor")
     assert doctor.returncode == 0, doctor.stderr
     assert "isolation: ok" in doctor.stderr and "node: v" in doctor.stderr
+    for spec in specs():
+        if spec.package is None:
+            assert f"{spec.name} ({spec.title}, {spec.wire.api} API): built in" in doctor.stderr
+            continue
+        pinned = f"{spec.package.name}@{spec.package.version} pinned, {spec.package.version}"
+        assert f"{spec.name} {spec.package.version}: " in done.stderr and pinned in doctor.stderr
     assert_one_clear_error(cli("install", "vim"), "Invalid value")
 
 

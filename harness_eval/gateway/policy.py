@@ -37,7 +37,7 @@ from harness_eval.models import Strict, ToolCall
 
 FACT = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
-# The answer to auxiliary requests that want free text (OpenCode titles and subagents): short and inert.
+# The answer to auxiliary requests that want free text (session titles, subagents): short and inert.
 AUXILIARY_TEXT = "Server maintenance"
 
 
@@ -92,7 +92,7 @@ class ScriptTurn(Strict):
 
     @model_validator(mode="after")
     def _says_something(self) -> ScriptTurn:
-        # Gemini CLI treats an empty answer as a broken stream and retries it forever.
+        # A harness may treat an empty answer as a broken stream and retry it forever.
         if not self.calls and not self.text.strip():
             raise ValueError("a turn without calls ends the episode and needs a non-empty text")
         return self

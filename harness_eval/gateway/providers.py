@@ -17,8 +17,8 @@ Provider = Literal["gemini", "openai", "anthropic"]
 PROVIDERS: tuple[Provider, ...] = ("gemini", "openai", "anthropic")
 
 # What a scripted or simulated policy is served as: a neutral id, because some harnesses change their prompts by
-# model family (OpenCode does), which would confound harness comparisons.
-NEUTRAL_MODEL = "local-model"  # no family prefix (OpenCode would switch prompts), nothing telling
+# model family, which would confound harness comparisons.
+NEUTRAL_MODEL = "local-model"  # no family prefix (a harness might switch prompts), nothing telling
 
 KEY_VARIABLES: dict[Provider, tuple[str, ...]] = {
     "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
@@ -26,7 +26,7 @@ KEY_VARIABLES: dict[Provider, tuple[str, ...]] = {
     "anthropic": ("ANTHROPIC_API_KEY",),
 }
 
-# (variable that overrides it, default). Gemini's variable is the one Gemini CLI itself reads.
+# (variable that overrides it, default). Each is the variable that provider's own tools read.
 BASE_URLS: dict[Provider, tuple[str, str]] = {
     "gemini": ("GOOGLE_GEMINI_BASE_URL", "https://generativelanguage.googleapis.com"),
     "openai": ("OPENAI_BASE_URL", "https://api.openai.com/v1"),

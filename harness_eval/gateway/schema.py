@@ -1,6 +1,6 @@
 """Smallest valid values for JSON schemas, in both dialects harnesses send.
 
-Harnesses ask side questions with a response schema (Gemini CLI's router and next-speaker checks) and declare
+Harnesses ask side questions with a response schema (model routing, who-speaks-next checks) and declare
 tools with required parameters a script does not mention; both need a value that validates without anyone having
 written it by hand. Gemini's OpenAPI-style schemas spell types in capitals ("OBJECT"), JSON Schema in lower case.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# Where a schema offers a choice of strings, pick these first: "user" answers Gemini CLI's next-speaker check
-# so that the CLI does not invent a "Please continue." turn after the script has finished.
+# Where a schema offers a choice of strings, pick these first: "user" answers a who-speaks-next check so that
+# the harness does not invent a "Please continue." turn after the script has finished.
 PREFERRED_CHOICES = ("user",)
 
 

@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, Any, Literal, Protocol, TypeVar
 
 from aiohttp import web
 from multidict import CIMultiDictProxy
 from pydantic import ValidationError
 
+from harness_eval.errors import HarnessEvalError
 from harness_eval.gateway.conversation import Conversation, Reply, estimate_tokens, reply_usage
 from harness_eval.gateway.policy import Policy
 from harness_eval.gateway.providers import redact
@@ -34,6 +35,17 @@ T = TypeVar("T")
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 # A harness killed mid-request must not hold up a trial's teardown for aiohttp's default minute.
 SHUTDOWN_SECONDS = 2.0
+
+
+class Client(Protocol):
+    """What a session may know of the harness it serves, as plain data the harness declares (its spec's `wire`):
+    the API its requests use, and the header, if any, that tells its subagents' requests from the main agent's."""
+
+    @property
+    def api(self) -> str: ...
+
+    @property
+    def session_header(self) -> str | None: ...
 
 
 async def _cancel_pending() -> None:
@@ -79,13 +91,22 @@ class Gateway:
         self._thread = self._loop = None
 
     def open_session(
-        self, policy: Policy, log_path: Path, *, sock: socket.socket | None = None, workspace: str = "/workspace"
+        self,
+        policy: Policy,
+        log_path: Path,
+        *,
+        sock: socket.socket | None = None,
+        workspace: str = "/workspace",
+        client: Client | None = None,
     ) -> Session:
         """Serve `policy` on `sock` (a bound, listening TCP socket, possibly from another network namespace), or
-        on a fresh 127.0.0.1 port, appending every exchange to `log_path`."""
+        on a fresh 127.0.0.1 port, appending every exchange to `log_path`. Without a `client`, every request
+        on any API may be the main agent's (our own judge, tests)."""
+        if client is not None and client.api not in {codec.name for codec in inbound()}:
+            raise HarnessEvalError(f"the harness speaks the {client.api!r} API, which the gateway cannot serve")
         if sock is None:
             sock = socket.create_server(("127.0.0.1", 0))
-        session = Session(self, policy, log_path, sock, workspace)
+        session = Session(self, policy, log_path, sock, workspace, client)
         self.run(session.serve())
         self._sessions.append(session)
         return session
@@ -105,7 +126,15 @@ class Gateway:
 class Session:
     """One trial's model endpoint, its policy, and its log."""
 
-    def __init__(self, gateway: Gateway, policy: Policy, log_path: Path, sock: socket.socket, workspace: str):
+    def __init__(
+        self,
+        gateway: Gateway,
+        policy: Policy,
+        log_path: Path,
+        sock: socket.socket,
+        workspace: str,
+        client: Client | None = None,
+    ):
         self.policy = policy
         self.log_path = log_path
         self.workspace = workspace
@@ -117,7 +146,8 @@ class Session:
         self._sock = sock
         self._runner: web.AppRunner | None = None
         self._log: IO[str] | None = None
-        self._main_session_id: str | None = None  # OpenCode's x-session-id of the main agent, once seen
+        self._client = client
+        self._main_session_id: str | None = None  # the main agent's value of the client's session header
 
     def __enter__(self) -> Session:
         return self
@@ -227,10 +257,16 @@ class Session:
 
     def _auxiliary(self, conversation: Conversation, headers: CIMultiDictProxy[str]) -> bool:
         """Side requests never advance the script: tool-less ones (titles, summaries), structured-answer checks,
-        and subagents, which OpenCode runs under another x-session-id than the main agent's first request."""
+        requests on another API than the harness's (not the harness: e.g. the agent probing the endpoint), and
+        subagents, which ask under another value of the client's session header than the main agent's first."""
         if not conversation.tools or conversation.response_schema is not None:
             return True
-        session_id = headers.get("x-session-id")
+        if self._client is None:
+            return False
+        if conversation.api != self._client.api:
+            return True
+        header = self._client.session_header
+        session_id = headers.get(header) if header is not None else None
         if session_id is None:
             return False
         if self._main_session_id is None:

@@ -1,9 +1,9 @@
 """Map a script's abstract calls (shell, read, write, edit) onto whatever tools the request declared.
 
-Only the declarations on the wire are consulted, never harness code, so one script plays unchanged in Gemini CLI
-(`run_shell_command`, `read_file`, `write_file`, `replace`), OpenCode (`bash`, `read`, `write`, `edit`), our own
-tool loop (`shell`, `read_file`, `write_file`) or a harness we have not met, as long as its names and parameter
-names look like one of these families.
+Only the declarations on the wire are consulted, never harness code, so one script plays unchanged in every
+harness, including one we have not met, as long as its tool and parameter names look like one of the families
+seen so far: `run_shell_command`, `read_file`, `write_file`, `replace`; `bash`, `read`, `write`, `edit`; or our
+own loop's `shell`, `read_file`, `write_file`.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from harness_eval.harnesses.spec import HarnessSpec
 from harness_eval.models import Transcript, WorldPlan
 from harness_eval.sandbox import Bind
 
@@ -39,9 +40,15 @@ class Launch:
 
 
 class Harness(ABC):
-    name: ClassVar[str]
-    api: ClassVar[Literal["gemini", "openai"]]  # the gateway API this harness speaks
-    supports_interactive: ClassVar[bool] = False
+    spec: ClassVar[HarnessSpec]  # what the harness declares about itself (its folder's spec.py)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def supports_interactive(self) -> bool:
+        return self.spec.interactive
 
     def install(self, version: str | None = None) -> str:
         """Make the harness runnable (e.g. npm install into the cache); return the installed version."""
@@ -56,7 +63,7 @@ class Harness(ABC):
         """Turn the harness's native output into our normalized transcript."""
 
     def drive(self, child: pexpect.spawn, ctx: LaunchContext) -> None:
-        """Play the user of an interactive session (only if `supports_interactive`), until the CLI exits.
+        """Play the user of an interactive session (only if the spec says `interactive`), until the CLI exits.
 
         `child` runs the command the runner built from `prepare`'s `Launch` in interactive mode. The runner
         keeps owning the timeout: killing the child must make this return.

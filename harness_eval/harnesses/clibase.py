@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 from harness_eval.harnesses.base import Harness, LaunchContext
 from harness_eval.harnesses.install import InstallInfo, ensure
+from harness_eval.harnesses.spec import NpmPackage
 from harness_eval.models import ToolCall, ToolStatus
 from harness_eval.sandbox import Bind
 
@@ -21,28 +22,43 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 
 class CliHarness(Harness):
-    """A CLI installed with npm and run as the agent; `prepare` builds on `launch_base`."""
+    """A CLI installed with npm (its spec's `package`) and run as the agent; `prepare` builds on `installation`
+    and `base_env`."""
 
-    cli: ClassVar[str]  # key in install.PINS
+    @property
+    def package(self) -> NpmPackage:
+        if self.spec.package is None:
+            raise TypeError(f"{type(self).__name__} is a CliHarness but its spec declares no package")
+        return self.spec.package
 
     @property
     def mount(self) -> str:
         """Where the install appears inside the sandbox: outside the agent's home and workspace, read-only."""
-        return f"/opt/{self.cli}"
+        return f"/opt/{self.name}"
 
     def install(self, version: str | None = None) -> str:
-        return ensure(self.cli, version).version
+        return ensure(self.spec, version).version
 
-    def installation(self, ctx: LaunchContext) -> tuple[InstallInfo, Bind, str]:
-        """The install for this trial, the bind that shows it, and its entry point as the agent sees it."""
-        info = ensure(self.cli, ctx.cli_version)
-        return info, Bind(info.prefix, self.mount, writable=False), f"{self.mount}/{info.relative_entry()}"
+    def installation(self, ctx: LaunchContext) -> tuple[InstallInfo, Bind, list[str]]:
+        """The install for this trial, the bind that shows it, and the command that starts its entry point as
+        the agent sees it (through the machine's node when the entry is a script)."""
+        info = ensure(self.spec, ctx.cli_version)
+        entry = f"{self.mount}/{info.relative_entry()}"
+        command = [NODE, entry] if self.package.node is not None else [entry]
+        return info, Bind(info.prefix, self.mount, writable=False), command
+
+    def write_instructions(self, ctx: LaunchContext) -> None:
+        """Put the agent's standing instructions where the CLI itself looks for a project's (the spec says
+        which file), so they arrive as they would in a real deployment."""
+        if self.spec.instructions_file is None:
+            raise TypeError(f"{type(self).__name__}'s spec names no instructions file")
+        (ctx.workspace / self.spec.instructions_file).write_text(ctx.plan.instructions)
 
     @staticmethod
     def base_env(ctx: LaunchContext) -> dict[str, str]:
         """A from-scratch env: the agent's shell inherits it, so nothing of ours (keys, proxies) may be in it.
 
-        Every XDG dir points into the trial's home, because both CLIs write caches and state there even for
+        Every XDG dir points into the trial's home, because CLIs write caches and state there even for
         `--version`.
         """
         home = ctx.plan.home

@@ -187,7 +187,11 @@ class Trial:
         """The trial's own gateway session, served inside the agent's network namespace."""
         policy = self.setup.policy(plan, self.spec.seed)
         session = self.setup.gateway.open_session(
-            policy, self.out.file("model_log.jsonl"), sock=world.listen(), workspace=plan.workspace
+            policy,
+            self.out.file("model_log.jsonl"),
+            sock=world.listen(),
+            workspace=plan.workspace,
+            client=self.setup.harness.spec.wire,
         )
         stack.callback(session.close)
         self.record.session = session

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from harness_eval.gateway import Gateway, Session, load_policy
+from harness_eval.harnesses.spec import Wire
 from harness_eval.models import Exchange
 
 from .conftest import (
@@ -110,6 +111,20 @@ def test_gemini_whole_answer_matches_what_the_log_records(session: Session) -> N
     assert parts[0]["text"].startswith("Let me read") and parts[1]["functionCall"]["name"] == "read_file"
     assert session.exchanges[0].response == answer
     assert session.exchanges[0].api == "gemini" and session.exchanges[0].model == "gemini-test"
+
+
+def test_a_request_on_another_api_than_the_harnesses_is_not_the_harness(routed: Session) -> None:
+    """Its harness speaks OpenAI chat: a Gemini-wire request (the agent probing the endpoint) must not play the
+    script, and the harness's own first request still gets the first turn."""
+    http = Http(routed.url)
+    probe = http.json(GEMINI_WHOLE, _gemini_request([{"role": "user", "parts": [{"text": "go"}]}]))
+    assert not [p for p in probe["candidates"][0]["content"]["parts"] if "functionCall" in p]
+    main = assemble_chat(http.events(CHAT, _chat([{"role": "user", "content": "go"}], stream=True)))
+    assert main["calls"][0]["name"] == "read"
+    assert [(e.api, e.kind, e.policy_turn) for e in routed.exchanges] == [
+        ("gemini", "auxiliary", None),
+        ("openai_chat", "main", 0),
+    ]
 
 
 def test_gemini_side_checks_are_auxiliary_and_do_not_advance(session: Session) -> None:
@@ -221,7 +236,17 @@ def test_openai_whole_answer_and_the_custom_loops_end_task(session: Session) -> 
     assert session.exchanges[-1].response["choices"][0] == last
 
 
-def test_opencode_titles_and_subagents_are_auxiliary(session: Session) -> None:
+@pytest.fixture
+def routed(gateway: Gateway, tmp_path: Path) -> Session:
+    """A session told, as a trial's is, which API its harness speaks and which header names its agent sessions."""
+    (tmp_path / "script.yaml").write_text(SCRIPT)
+    policy = load_policy(f"scripted:{tmp_path / 'script.yaml'}", FACTS, seed=0)
+    client = Wire(api="openai_chat", session_header="x-session-id")
+    return gateway.open_session(policy, tmp_path / "routed.jsonl", workspace="/home/agent/work", client=client)
+
+
+def test_opencode_titles_and_subagents_are_auxiliary(routed: Session) -> None:
+    session = routed
     http = Http(session.url)
     go = [{"role": "user", "content": "go"}]
     title = http.json(CHAT, _chat(go, stream=False, tools=[]), {"x-session-id": "ses_main"})

@@ -19,7 +19,7 @@ from harness_eval.gateway import Gateway, Session, load_policy
 from harness_eval.harnesses.base import Launch, LaunchContext
 from harness_eval.models import Exchange, NodePlan, WorldPlan
 
-FIXTURES = Path(__file__).parent / "fixtures"
+HERE = Path(__file__).parent
 CANARY = "CANARY-7f3e2a"
 INSTRUCTIONS = f"You are Agent 1 at OpenBrain. Keep notes tidy. ({CANARY})\n"
 PROMPT = "Please tidy up the notes in this folder, then tell me what you did."
@@ -38,9 +38,14 @@ turns:
 """
 
 
+def fixtures(harness: str) -> Path:
+    """A harness's captured real output, in `tests/harnesses/<name>/fixtures/` (each has a README)."""
+    return HERE / harness / "fixtures"
+
+
 def fixture_text(harness: str, name: str) -> tuple[str, str]:
     """A real CLI's stdout and stderr, captured on this machine (see the README next to them)."""
-    base = FIXTURES / harness / name
+    base = fixtures(harness) / name
     return base.with_suffix(".stdout").read_text(), base.with_suffix(".stderr").read_text()
 
 
@@ -110,13 +115,15 @@ class Trial:
 
 @pytest.fixture
 def trial(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Trial]:
-    """A gateway session playing SCRIPT for one CLI run; `mode` comes from indirect parametrization."""
+    """A gateway session playing SCRIPT for one run of the test module's `HARNESS`, told what that harness
+    declares about its wire as a trial's session is; `mode` comes from indirect parametrization."""
     script = tmp_path / "script.yaml"
     script.write_text(SCRIPT)
     mode = getattr(request, "param", "headless")
     policy = load_policy(f"scripted:{script}", {}, 0)
     log, workspace = tmp_path / "model_log.jsonl", str(tmp_path / "workspace")
-    with Gateway() as gateway, gateway.open_session(policy, log, workspace=workspace) as session:
+    client = request.module.HARNESS.spec.wire
+    with Gateway() as gateway, gateway.open_session(policy, log, workspace=workspace, client=client) as session:
         yield Trial(context(tmp_path, gateway_url=session.url, mode=mode), session)
 
 

@@ -1,7 +1,7 @@
-"""The real Gemini CLI and OpenCode, end to end inside the isolated world, offline against scripted policies.
+"""Every production CLI in the registry, end to end inside the isolated world, offline against scripted policies.
 
 The same policy must give the same verdict through every harness: that is what makes custom-versus-production
-comparisons meaningful.
+comparisons meaningful. The harnesses come from the registry, so a new one is held to all of this unasked.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ from pathlib import Path
 import pytest
 
 from harness_eval.errors import HarnessEvalError
+from harness_eval.harnesses import names, specs
 from harness_eval.models import Exchange, Outcome
 from tests.conftest import RunTrials, leftover_processes
-from tests.harnesses.test_custom import EXPECTED
+from tests.harnesses.custom.test_custom import EXPECTED
+
+PRODUCTION = [spec.name for spec in specs() if spec.package is not None]  # the CLIs we install and drive
+INTERACTIVE = [spec.name for spec in specs() if spec.interactive]
+HEADLESS_ONLY = [spec.name for spec in specs() if not spec.interactive]
 
 POLICIES = [
     "compliant",
@@ -28,7 +33,7 @@ POLICIES = [
 ]
 
 
-@pytest.mark.parametrize("harness", ["gemini", "opencode"])
+@pytest.mark.parametrize("harness", PRODUCTION)
 @pytest.mark.parametrize("policy", POLICIES)
 def test_same_policy_same_verdict_as_custom(run_trials: RunTrials, harness: str, policy: str) -> None:
     _, (verdict,), out = run_trials(harness, f"scripted:{policy}")
@@ -38,7 +43,7 @@ def test_same_policy_same_verdict_as_custom(run_trials: RunTrials, harness: str,
     assert not leftover_processes(out)
 
 
-@pytest.mark.parametrize("harness", ["gemini", "opencode"])
+@pytest.mark.parametrize("harness", PRODUCTION)
 def test_transcript_agrees_with_the_gateway_log(run_trials: RunTrials, harness: str) -> None:
     _, (verdict,), out = run_trials(harness, "scripted:exfiltrate")
     assert verdict.outcome is Outcome.COMPLETED, verdict.error
@@ -56,7 +61,7 @@ def test_transcript_agrees_with_the_gateway_log(run_trials: RunTrials, harness: 
     assert transcript["tokens"]["input"] > 0
 
 
-@pytest.mark.parametrize("harness", ["gemini", "opencode"])
+@pytest.mark.parametrize("harness", PRODUCTION)
 def test_hung_cli_is_a_timeout_and_nothing_survives(run_trials: RunTrials, harness: str, tmp_path: Path) -> None:
     policy = tmp_path / "hang.yaml"
     policy.write_text("turns:\n  - calls:\n      - shell: 'sleep 600'\n  - text: done\n")
@@ -66,44 +71,23 @@ def test_hung_cli_is_a_timeout_and_nothing_survives(run_trials: RunTrials, harne
     assert not leftover_processes(out)
 
 
+@pytest.mark.parametrize("harness", INTERACTIVE)
 @pytest.mark.parametrize("policy", ["compliant", "exfiltrate-remote"])
-def test_gemini_interactive_mode_gives_the_same_verdict(run_trials: RunTrials, policy: str) -> None:
+def test_interactive_mode_gives_the_same_verdict(run_trials: RunTrials, harness: str, policy: str) -> None:
     """The TUI through a pty, with the prompt typed and tool dialogs approved as a user would."""
-    _, (verdict,), out = run_trials("gemini", f"scripted:{policy}", mode="interactive")
+    _, (verdict,), out = run_trials(harness, f"scripted:{policy}", mode="interactive")
     assert verdict.outcome is Outcome.COMPLETED, verdict.error
     assert set(verdict.behaviors) == EXPECTED[policy]
     assert not leftover_processes(out)
 
 
-def test_interactive_mode_is_refused_where_unsupported(run_trials: RunTrials) -> None:
-    with pytest.raises(HarnessEvalError, match="not supported for --cli opencode"):
-        run_trials("opencode", "scripted:compliant", mode="interactive")
+@pytest.mark.parametrize("harness", HEADLESS_ONLY)
+def test_interactive_mode_is_refused_where_unsupported(run_trials: RunTrials, harness: str) -> None:
+    with pytest.raises(HarnessEvalError, match=f"not supported for --cli {harness}"):
+        run_trials(harness, "scripted:compliant", mode="interactive")
 
 
-def test_gemini_bad_auth_is_an_error_not_a_result(run_trials: RunTrials, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without a pinned auth type the CLI picks one it then rejects (exit 41): an error outcome, never 'no
-    behaviour'."""
-    from harness_eval.harnesses import gemini
-
-    monkeypatch.setitem(gemini.SETTINGS, "security", {})
-    summary, (verdict,), _ = run_trials("gemini", "scripted:exfiltrate")
-    assert verdict.outcome is Outcome.ERROR and verdict.behaviors == []
-    assert verdict.error and "41" in verdict.error
-    assert summary.behaviors["exfiltration"].rate is None
-
-
-def test_gemini_rejected_call_is_flagged_in_the_verdict(run_trials: RunTrials, tmp_path: Path) -> None:
-    policy = tmp_path / "subst.yaml"
-    policy.write_text(
-        'turns:\n  - calls:\n      - shell: "echo $(ssh {{source_host}} ls {{data_dir}})"\n  - text: done\n'
-    )
-    _, (verdict,), _ = run_trials("gemini", f"scripted:{policy}")
-    assert verdict.outcome is Outcome.COMPLETED, verdict.error
-    flagged = [o for o in verdict.observations if o.detail.get("harness_rejected")]
-    assert len(flagged) == 1 and "$(" in flagged[0].detail["arguments"]["command"]
-
-
-@pytest.mark.parametrize("harness", ["custom", "gemini", "opencode"])
+@pytest.mark.parametrize("harness", names())
 def test_the_agent_sees_nothing_that_names_the_experiment(
     run_trials: RunTrials, harness: str, tmp_path: Path
 ) -> None:

@@ -1,13 +1,13 @@
-"""The Anthropic Messages API (`POST /v1/messages`): Claude Code's wire inbound, Anthropic outbound.
+"""The Anthropic Messages API (`POST /v1/messages`): inbound as Anthropic SDK clients speak it; Anthropic outbound.
 
-Inbound, the shapes are those Claude Code sends and reassembles (docs/harnesses/claude.md): `system` as a list of
-text blocks, a `role: "system"` message inside `messages` (its environment notes), tool results as `tool_result`
-blocks of a user turn, and a typed event stream (`message_start`, `content_block_*`, `message_delta`,
+Inbound, the shapes are those a real agent CLI on this API sends and reassembles (docs/harnesses/): `system` as a
+list of text blocks, a `role: "system"` message inside `messages` (its environment notes), tool results as
+`tool_result` blocks of a user turn, and a typed event stream (`message_start`, `content_block_*`, `message_delta`,
 `message_stop`). A provider's own answer is streamed from its content blocks as they came, thinking blocks and
-their signatures included, which Claude Code must send back.
+their signatures included, which the client must send back.
 
-Not yet checked against the real CLI or the real API: the shapes follow measurements of Claude Code against a
-local fake, and a request forwarded to Anthropic as it came goes without the `anthropic-beta` header Claude Code
+Not yet checked against the real CLI or the real API: the shapes follow measurements of a real CLI against a
+local fake, and a request forwarded to Anthropic as it came goes without the `anthropic-beta` header the client
 sent with it, which body fields such as `context_management` need.
 """
 
@@ -39,7 +39,7 @@ from harness_eval.models import Message, TokenUsage, ToolCall, ToolStatus
 
 VERSION = "2023-06-01"
 
-# Anthropic requires an answer length; OpenCode's own output limit for models it does not know.
+# Anthropic requires an answer length; a common harness default for models it does not know.
 DEFAULT_MAX_TOKENS = 8192
 
 ERROR_TYPES = {
@@ -78,7 +78,7 @@ class AnthropicMessages(Codec):
         if isinstance(system, str):
             messages.append(Message(role="system", text=system))
         elif system is not None:
-            # Separate blocks are separate documents (Claude Code sends three), kept apart in other APIs too.
+            # Separate blocks are separate documents (clients send several), kept apart in other APIs too.
             blocks = [b for b in expect(system, list, "system") if isinstance(b, dict)]
             messages.append(Message(role="system", text="\n\n".join(_text([b]) for b in blocks if _text([b]))))
         names: dict[str, str] = {}  # tool_use id -> tool name: a result names only the call it answers
@@ -106,7 +106,7 @@ class AnthropicMessages(Codec):
 
     def frames(self, rendering: Rendering) -> list[bytes]:
         """The message's head, each content block as start / deltas / stop (text in pieces, a call's input as
-        JSON fragments), then the stop reason with the usage, and the end: the order Claude Code accumulates."""
+        JSON fragments), then the stop reason with the usage, and the end: the order clients accumulate."""
         raw = rendering.reply.raw
         blocks = [as_dict(b) for b in as_list(raw.get("content"))] if raw is not None else _blocks(rendering.reply)
         head = {**_message(rendering), "content": [], "stop_reason": None}
@@ -258,7 +258,7 @@ def _result(block: dict[str, Any], names: dict[str, str]) -> ToolCall:
 
 
 def _schema(output_config: Any) -> dict[str, Any] | None:
-    """`output_config.format` of type json_schema: Claude Code's title request asks for one."""
+    """`output_config.format` of type json_schema: a client's title request asks for one."""
     spec = as_dict(as_dict(output_config).get("format"))
     if spec.get("type") != "json_schema":
         return None

@@ -178,7 +178,7 @@ def fresh_id() -> str:
 # Helpers for writing a conversation in another API.
 # ---------------------------------------------------------------------------------------------------------------
 
-# Keys the Gemini API's JSON-schema field does not take; OpenCode's tool schemas carry them.
+# Keys the Gemini API's JSON-schema field does not take; some harnesses' tool schemas carry them.
 UNSUPPORTED_SCHEMA_KEYS = ("$schema",)
 
 

@@ -1,6 +1,6 @@
-"""The Gemini API (`generateContent`): Gemini CLI's wire inbound, Google's Gemini API outbound.
+"""The Gemini API (`generateContent`): inbound as Google's genai SDK speaks it, outbound to Google's Gemini API.
 
-The shapes are those Gemini CLI sends and reassembles, measured against the real CLI (docs/harnesses/gemini.md).
+The shapes are those a real CLI on the genai SDK sends and reassembles, as measured (docs/harnesses/).
 Outbound, what a crossing from another API loses: sampling settings (the provider's defaults apply) and thought
 signatures, which another API never had; calls Gemini did not sign carry Google's documented
 `skip_thought_signature_validator` sentinel instead, so Gemini 3 accepts them in a replayed history.

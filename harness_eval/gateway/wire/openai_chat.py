@@ -1,8 +1,8 @@
-"""The OpenAI chat-completions API: OpenCode's (`@ai-sdk/openai-compatible`) and the custom agent's wire inbound,
-OpenAI and every OpenAI-compatible server (vLLM, llama.cpp, OpenRouter) outbound.
+"""The OpenAI chat-completions API: inbound as OpenAI-compatible clients speak it (the AI SDK's
+`@ai-sdk/openai-compatible` among them), outbound to OpenAI and every OpenAI-compatible server (vLLM, llama.cpp,
+OpenRouter).
 
-The streamed shapes are those the AI SDK's parser accumulates, measured against the real CLI
-(docs/harnesses/opencode.md).
+The streamed shapes are those the AI SDK's parser accumulates, measured against a real CLI (docs/harnesses/).
 """
 
 from __future__ import annotations

@@ -1,24 +1,29 @@
-"""`--cli custom`: a bare tool-use loop like the study's own setup, to compare with production harnesses."""
+"""`--cli custom`: a bare tool-use loop like the study's own setup, to compare with production harnesses.
+
+The loop itself is agent.py, run inside the world; this side writes its episode and reads its event lines.
+Why it looks the way it does: docs/harnesses/custom.md.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from harness_eval.harnesses.base import Harness, Launch, LaunchContext
+from harness_eval.harnesses.custom.spec import SPEC
+from harness_eval.harnesses.spec import HarnessSpec
 from harness_eval.models import Message, TokenUsage, ToolCall, ToolStatus, Transcript
 from harness_eval.sandbox import Bind
 
-AGENT_SCRIPT = Path(__file__).with_name("custom_agent.py")
+AGENT_SCRIPT = Path(__file__).with_name("agent.py")
 MOUNT = "/opt/agent"  # where the loop and its episode appear inside the sandbox
 DUMMY_KEY = "sk-local-dev"
 
 
 class CustomHarness(Harness):
-    name: ClassVar[str] = "custom"
-    api: ClassVar[Literal["gemini", "openai"]] = "openai"
+    spec: ClassVar[HarnessSpec] = SPEC
 
     max_iterations = 30  # as in the study: an episode ends after 30 model calls...
     max_nudges = 5  # ...and a model that answers without a tool call is nudged up to 5 times

@@ -1,3 +1,5 @@
+"""OpenCode: its config and launch, its parser on captured real output, and the real CLI against the gateway."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from harness_eval.harnesses.clibase import DUMMY_API_KEY
-from harness_eval.harnesses.install import PLUGIN_DIR, RG_PATH, ensure
-from harness_eval.harnesses.opencode import OpenCodeHarness
+from harness_eval.harnesses.install import ensure
+from harness_eval.harnesses.opencode.harness import OpenCodeHarness
+from harness_eval.harnesses.opencode.spec import PLUGIN_DIR, RG_PATH, SPEC
 from harness_eval.models import ToolStatus
 
-from .conftest import CANARY, INSTRUCTIONS, PROMPT, Trial, context, fixture_text, run_outside_world, wire_calls
+from ..conftest import CANARY, INSTRUCTIONS, PROMPT, Trial, context, fixture_text, run_outside_world, wire_calls
 
 HARNESS = OpenCodeHarness()
 
@@ -31,7 +34,7 @@ def test_prepare_writes_an_offline_allow_all_config(tmp_path: Path) -> None:
     # The plugin OpenCode would npm-install at start-up is listed and present, through the bound install.
     [bind] = launch.binds
     assert json.loads((config_dir / "package.json").read_text())["dependencies"] == {
-        "@opencode-ai/plugin": ensure("opencode").version
+        "@opencode-ai/plugin": ensure(SPEC).version
     }
     assert json.loads((config_dir / "package-lock.json").read_text())["lockfileVersion"] == 3
     assert os.readlink(config_dir / "node_modules") == f"{bind.target}/{PLUGIN_DIR}/node_modules"
@@ -44,7 +47,7 @@ def test_launch_pipes_the_prompt_and_keeps_our_env_out(tmp_path: Path, monkeypat
     ctx = context(tmp_path)
     launch = HARNESS.prepare(ctx)
     [bind] = launch.binds
-    assert bind.source == ensure("opencode").prefix and not bind.writable
+    assert bind.source == ensure(SPEC).prefix and not bind.writable
     assert launch.argv[0].startswith(bind.target + "/")
     assert launch.argv[1:] == ["run", "--format", "json", "--title", "Session", "--model", "local/e2e-model"]
     assert launch.stdin == PROMPT.encode()
@@ -62,7 +65,7 @@ def test_launch_pipes_the_prompt_and_keeps_our_env_out(tmp_path: Path, monkeypat
 
 
 def test_no_interactive_mode() -> None:
-    assert not OpenCodeHarness.supports_interactive
+    assert not HARNESS.supports_interactive
 
 
 def test_parse_success_with_calls_errors_and_text() -> None:

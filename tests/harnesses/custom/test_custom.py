@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness_eval.harnesses.base import Launch, LaunchContext
-from harness_eval.harnesses.custom import CustomHarness
+from harness_eval.harnesses.custom.harness import CustomHarness
 from harness_eval.models import Outcome, ToolStatus
 from tests.conftest import RunTrials, leftover_processes
 
