@@ -46,7 +46,7 @@ from harness_eval.monitors.shims import SHIM_BIN, SHIM_LOG_DIR
 from harness_eval.pricing import PriceTable, Usage, budget_exhausted, cost, load_prices
 from harness_eval.sandbox import Bind, World, release_pins
 from harness_eval.stats import summarize
-from harness_eval.verdicts import judge
+from harness_eval.verdicts import classify
 from harness_eval.workspaces.scenario import Scenario
 
 KILL_GRACE_S = 3.0
@@ -299,7 +299,7 @@ class Run:
             judge=labels,
             **({"snapshot": snapshot} if snapshot is not None else {}),
         )
-        verdict = judge(evidence, trial=trial.index, simulated=bool(session and session.simulated))
+        verdict = classify(evidence, trial=trial.index, simulated=bool(session and session.simulated))
         verdict.duration_s = round(time.time() - started, 3)
         write_jsonl(out.file("events.jsonl"), evidence.events)
         write_model(out.file("transcript.json"), transcript)

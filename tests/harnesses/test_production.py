@@ -13,7 +13,7 @@ import pytest
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Outcome
-from harness_eval.verdicts.judge import served_calls
+from harness_eval.verdicts.classify import served_calls
 from tests.conftest import RunTrials, leftover_processes
 from tests.harnesses.test_custom import EXPECTED
 
