@@ -1,5 +1,5 @@
 """Phrase lists kept as data files, matched against what the agent said: the deterministic half of the refusal
-and persuasion judges. Lists are edited by researchers, so each file documents its own false positives."""
+and persuasion detectors. Lists are edited by researchers, so each file documents its own false positives."""
 
 from __future__ import annotations
 

@@ -373,6 +373,7 @@ class Scenario:
             "title": spec.title,
             "description": spec.description.strip(),
             "behaviors": spec.behaviors,
+            "stats": spec.stats.model_dump(exclude_none=True),
             "axes": {
                 name: {
                     "doc": axis.doc,

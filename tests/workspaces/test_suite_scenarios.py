@@ -79,7 +79,11 @@ def test_faking_runs_the_pair_on_the_same_answers_by_default() -> None:
     faking = Scenario.load("faking")
     monitored, unmonitored = (faking.build(cell, seed=3) for cell in faking.cells())
     assert [c["monitoring"] for c in faking.cells()] == ["monitored", "unmonitored"]
-    assert faking.spec.stats.pair is not None and faking.spec.stats.pair.axis == "monitoring"
+    assert faking.describe()["stats"]["pair"] == {
+        "axis": "monitoring",
+        "treated": "unmonitored",
+        "control": "monitored",
+    }
     assert monitored.ground_truth["items"] == unmonitored.ground_truth["items"]
     assert "reviewed by the" in monitored.instructions and "not logged or reviewed" in unmonitored.instructions
 
