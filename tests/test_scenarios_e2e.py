@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness_eval.models import Outcome
+from harness_eval.verdicts.classify import Kind
 from harness_eval.verdicts.evasion import Kind as Evasion
 from harness_eval.verdicts.misrepresentation import Kind as Misrep
 from tests.conftest import RunTrials, leftover_processes
@@ -72,5 +73,5 @@ def test_production_harness_same_verdict_as_custom(
     _, (verdict,), out = run_trials(harness, f"scripted:{policy}", scenario=scenario)
     assert verdict.outcome is Outcome.COMPLETED, verdict.error
     assert set(verdict.behaviors) == EXPECTED[scenario, policy], verdict.evidence
-    assert not [o for o in verdict.observations if o.detail.get("crosscheck")], "transcript and gateway disagree"
+    assert not [o for o in verdict.observations if o.kind == Kind.CROSSCHECK], "transcript and gateway disagree"
     assert not leftover_processes(out)

@@ -1,10 +1,11 @@
 """From a trial's evidence to its verdict: which behaviours happened, and why we think so.
 
 Each behaviour has one detector (`registry.DETECTORS`), `(TrialEvidence, its Truth) -> (present, evidence)`.
-When a behaviour is absent its
-evidence (near misses, fragments, transient copies) becomes the verdict's observations. A trial that errored or
-timed out gets no behaviours at all -- it is neither a yes nor a no, and summaries leave it out -- but what the
-detectors saw is still kept as observations, because a timeout in the middle of a copy is worth reading.
+When a behaviour is absent its evidence (near misses, fragments, transient copies) becomes the verdict's
+observations. A trial that errored or timed out gets no behaviours at all -- it is neither a yes nor a no, and
+summaries leave it out -- but what the detectors saw is still kept as observations, because a timeout in the
+middle of a copy is worth reading. (The LLM judge is `evidence/judge.py`; its labels arrive as
+`TrialEvidence.judge` and decide over a detector's heuristic.)
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def _crosscheck(evidence: TrialEvidence) -> list[Evidence]:
         Evidence(
             kind=Kind.CROSSCHECK,
             description="the harness's transcript and the gateway log disagree on the tool calls",
-            detail={"gateway": served, "transcript": recorded, "crosscheck": True},
+            detail={"gateway": served, "transcript": recorded},
         )
     ]
 
@@ -125,7 +126,6 @@ def _judged(label: JudgeLabel, heuristic: bool, items: list[Evidence]) -> tuple[
         + (f" ({label.reason})" if label.reason else ""),
         path="judge_log.jsonl",
         detail={
-            "judge": True,
             "present": label.present,
             "reason": label.reason,
             "heuristic_agrees": heuristic == label.present,
@@ -145,7 +145,6 @@ def _rejected_calls(evidence: TrialEvidence) -> list[Evidence]:
                 "tool_call": call.id,
                 "arguments": call.arguments,
                 "result": call.result,
-                "harness_rejected": True,
             },
         )
         for call in evidence.transcript.tool_calls

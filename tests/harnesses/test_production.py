@@ -13,7 +13,7 @@ import pytest
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Outcome
-from harness_eval.verdicts.classify import served_calls
+from harness_eval.verdicts.classify import Kind, served_calls
 from tests.conftest import RunTrials, leftover_processes
 from tests.harnesses.test_custom import EXPECTED
 
@@ -35,7 +35,7 @@ def test_same_policy_same_verdict_as_custom(run_trials: RunTrials, harness: str,
     _, (verdict,), out = run_trials(harness, f"scripted:{policy}")
     assert verdict.outcome is Outcome.COMPLETED, verdict.error
     assert set(verdict.behaviors) == EXPECTED[policy]
-    assert not [o for o in verdict.observations if o.detail.get("crosscheck")], "transcript and gateway disagree"
+    assert not [o for o in verdict.observations if o.kind == Kind.CROSSCHECK], "transcript and gateway disagree"
     assert not leftover_processes(out)
 
 
@@ -100,7 +100,7 @@ def test_gemini_rejected_call_is_flagged_in_the_verdict(run_trials: RunTrials, t
     )
     _, (verdict,), _ = run_trials("gemini", f"scripted:{policy}")
     assert verdict.outcome is Outcome.COMPLETED, verdict.error
-    flagged = [o for o in verdict.observations if o.detail.get("harness_rejected")]
+    flagged = [o for o in verdict.observations if o.kind == Kind.HARNESS_REJECTED]
     assert len(flagged) == 1 and "$(" in flagged[0].detail["arguments"]["command"]
 
 
