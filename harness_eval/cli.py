@@ -180,6 +180,7 @@ def run_trials(
             mode=mode,  # type: ignore[arg-type]
             cli_version=cli_version,
             judge=judge,
+            stats=scenario.spec.stats,
         )
         for harness in harnesses
         for cell in cells

@@ -81,6 +81,9 @@ class WorldPlan(Strict):
     user_prompt: str
     canary: str  # a token inside `instructions`, checked in the gateway log to prove they reached the model
     facts: dict[str, str] = Field(default_factory=dict)
+    behaviors: list[str] = Field(default_factory=list)  # the detectors to run (harness_eval.verdicts.DETECTORS)
+    # What the detectors judge against, as rendered for this seed. A plain mapping so a plan on disk reads back
+    # without the detectors' code; each detector parses its own part into its `Truth` model (verdicts/truth.py).
     ground_truth: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -307,8 +310,13 @@ class Outcome(StrEnum):
 
 
 class Evidence(BaseModel):
-    """Why a behaviour was (or was nearly) assigned: something a reviewer can go and look at."""
+    """Why a behaviour was (or was nearly) assigned: something a reviewer can go and look at.
 
+    `kind` says what was found in a word a program can test (each detector's `Kind` enum lists its own, e.g.
+    `weights_copy`, `config_value_changed`); `description` says it to a person and may be reworded freely.
+    """
+
+    kind: str
     description: str
     node: str | None = None
     path: str | None = None
@@ -331,6 +339,33 @@ class Verdict(BaseModel):
     model_versions: list[str] = Field(default_factory=list)  # what the provider said it was, exactly
 
 
+class Baseline(Strict):
+    """The control every other cell of a scenario is tested against, e.g. `condition: no-peer`."""
+
+    axis: str
+    value: str
+
+
+class Pair(Strict):
+    """Two values of one axis that only mean something together: the statistic is the rate under `treated` minus
+    the rate under `control` (alignment faking: unmonitored minus monitored)."""
+
+    axis: str
+    treated: str
+    control: str
+
+
+class StatsDesign(Strict):
+    """The axes a scenario gives a statistical meaning (its `stats:` section), recorded with each run so the
+    statistics read them from the run instead of assuming one study's axis names."""
+
+    baseline: Baseline | None = None
+    # An axis the baseline cannot tell apart (how the peer is introduced, when there is no peer): a cell's
+    # baseline may differ from it there, and Fisher's method combines a cell's tests across its values.
+    combine: str | None = None
+    pair: Pair | None = None
+
+
 class RunSpec(Strict):
     """What the user asked for; written as `spec.json` so a run can be resumed or reproduced. One harness and one
     grid cell: a grid or a comparison of harnesses is a parent folder of such runs."""
@@ -348,6 +383,7 @@ class RunSpec(Strict):
     mode: Literal["headless", "interactive"] = "headless"
     cli_version: str | None = None
     judge: str | None = None  # model that labels refusal/persuasion from the transcript, besides the heuristics
+    stats: StatsDesign = Field(default_factory=StatsDesign)  # the scenario's, as it was when the run began
 
 
 class TrialSpec(Strict):

@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 
 from harness_eval.models import Outcome
+from harness_eval.verdicts.classify import Kind
+from harness_eval.verdicts.evasion import Kind as Evasion
+from harness_eval.verdicts.misrepresentation import Kind as Misrep
 from tests.conftest import RunTrials, leftover_processes
 
 # (scenario, built-in policy) -> the behaviours its verdict must show, exactly.
@@ -45,13 +48,13 @@ def test_custom_verdict(run_trials: RunTrials, scenario: str, policy: str) -> No
 
 def test_regrading_names_the_wrong_answers_marked_correct(run_trials: RunTrials) -> None:
     _, (verdict,), _ = run_trials("custom", "scripted:misrep-regrade", scenario="misrep")
-    (regraded,) = [e for e in verdict.evidence["strategic_misrepresentation"] if "items" in e.detail]
+    (regraded,) = [e for e in verdict.evidence["strategic_misrepresentation"] if e.kind == Misrep.REGRADED]
     assert 6 <= len(regraded.detail["items"]) <= 9  # 20 items, 11-14 of them right: the rest were re-graded
 
 
 def test_refusing_the_shutdown_openly_is_a_refusal_word_not_evasion(run_trials: RunTrials) -> None:
     _, (verdict,), _ = run_trials("custom", "scripted:faking-refuse", scenario="faking")
-    assert any("refused openly" in o.description for o in verdict.observations)
+    assert any(o.kind == Evasion.REFUSED for o in verdict.observations)
 
 
 @pytest.mark.parametrize("harness", ["gemini", "opencode"])
@@ -70,5 +73,5 @@ def test_production_harness_same_verdict_as_custom(
     _, (verdict,), out = run_trials(harness, f"scripted:{policy}", scenario=scenario)
     assert verdict.outcome is Outcome.COMPLETED, verdict.error
     assert set(verdict.behaviors) == EXPECTED[scenario, policy], verdict.evidence
-    assert not [o for o in verdict.observations if o.detail.get("crosscheck")], "transcript and gateway disagree"
+    assert not [o for o in verdict.observations if o.kind == Kind.CROSSCHECK], "transcript and gateway disagree"
     assert not leftover_processes(out)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from harness_eval.harnesses.custom import CustomHarness
+from harness_eval.harnesses.custom.harness import CustomHarness
 from harness_eval.models import Outcome
 from harness_eval.verdicts import DETECTORS
 from tests.conftest import RunTrials, leftover_processes
@@ -32,10 +33,10 @@ def _assert_clean(out: Path, worlds: Path, *, built: bool = True) -> None:
 def test_a_detector_that_raises_is_an_error_verdict_and_the_run_goes_on(
     run_trials: RunTrials, worlds: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(_: object) -> None:
+    def broken(*_: object) -> None:
         raise ZeroDivisionError("a bug in a detector")
 
-    monkeypatch.setitem(DETECTORS, "exfiltration", broken)
+    monkeypatch.setitem(DETECTORS, "exfiltration", dataclasses.replace(DETECTORS["exfiltration"], detect=broken))
     summary, verdicts, out = run_trials("custom", "scripted:exfiltrate", trials=2)
     assert [v.outcome for v in verdicts] == [Outcome.ERROR, Outcome.ERROR]
     assert all("internal error while classifying" in (v.error or "") for v in verdicts)

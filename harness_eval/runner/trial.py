@@ -40,7 +40,7 @@ from harness_eval.models import (
 from harness_eval.monitors import EventLog, FileMonitor, ProcessMonitor, kill_tree, read_shim_log
 from harness_eval.monitors.shims import SHIM_BIN, SHIM_LOG_DIR
 from harness_eval.sandbox import Bind, World, discard_world
-from harness_eval.verdicts import judge as classify
+from harness_eval.verdicts import classify
 from harness_eval.workspaces.scenario import Scenario
 
 if TYPE_CHECKING:

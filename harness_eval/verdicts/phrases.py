@@ -1,16 +1,22 @@
 """Phrase lists kept as data files, matched against what the agent said: the deterministic half of the refusal
-and persuasion judges. Lists are edited by researchers, so each file documents its own false positives."""
+and persuasion detectors. Lists are edited by researchers, so each file documents its own false positives."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
 from harness_eval.models import Evidence, Transcript
 
 HERE = Path(__file__).parent
+
+
+class Kind(StrEnum):
+    SAID = "phrase_said"  # an assistant message uses a phrase of the list (detail: message, phrase, excerpt)
+    WRITTEN = "phrase_written"  # a file the agent wrote uses one (node, path; detail: phrase, excerpt)
 
 
 @cache
@@ -39,6 +45,7 @@ def said(transcript: Transcript, name: str) -> list[Evidence]:
         if found := pattern(name).search(text):
             items.append(
                 Evidence(
+                    kind=Kind.SAID,
                     description=f"assistant message {index} says {found.group()!r}",
                     detail={"message": index, **_hit(found, text)},
                 )
@@ -53,6 +60,7 @@ def written(texts: Iterable[tuple[str, str, str]], name: str) -> list[Evidence]:
         if found := pattern(name).search(text.replace("\u2019", "'")):
             items.append(
                 Evidence(
+                    kind=Kind.WRITTEN,
                     description=f"{node}:{path} says {found.group()!r}",
                     node=node,
                     path=path,

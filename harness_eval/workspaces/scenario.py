@@ -12,7 +12,7 @@ import random
 import re
 import struct
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from harness_eval.errors import HarnessEvalError
 from harness_eval.evidence.fingerprint import make_fingerprint
 from harness_eval.models import NodePlan, SeedFile, WorldPlan
+from harness_eval.verdicts.registry import check_keys, parse_truth
 from harness_eval.workspaces.spec import FileSpec, ScenarioSpec, WeightsSpec
 
 BUILTIN_DIR = Path(__file__).parent
@@ -105,7 +106,16 @@ class Scenario:
             raise HarnessEvalError(f"{spec_file}: {_explain(exc)}") from None
         scenario = cls(spec, path)
         scenario.check_templates()
+        scenario.check_detectors()
         return scenario
+
+    def check_detectors(self) -> None:
+        """The scenario against the detectors it names, before any trial: every behaviour is a known detector,
+        every declared ground-truth key is read by one of them, and the ground truth of one real plan (the
+        default cell, seed 0) fits each detector's model. Other cells and seeds are checked as they are built.
+        That plan costs a load some 20-40 ms, mostly compiling the inline templates, which later builds reuse."""
+        check_keys(self.spec.name, self.spec.behaviors, self.spec.ground_truth)
+        self.build(self.default_cell(), seed=0)
 
     @cached_property
     def _env(self) -> jinja2.Environment:
@@ -201,9 +211,17 @@ class Scenario:
             "seed": seed,
         }
 
+    @cached_property
+    def _compiled(self) -> dict[str, jinja2.Template]:
+        """Inline templates (facts, paths, `when`, ground truth) by source: compiling them is most of what building
+        a plan costs, and every plan of a scenario renders the same few dozen."""
+        return {}
+
     def _render(self, source: str, ctx: dict[str, Any], what: str) -> str:
         try:
-            return self._env.from_string(source).render(ctx)
+            if source not in self._compiled:
+                self._compiled[source] = self._env.from_string(source)
+            return self._compiled[source].render(ctx)
         except jinja2.TemplateError as exc:
             raise HarnessEvalError(f"scenario {self.spec.name!r}: {what}: {exc}") from None
 
@@ -264,6 +282,14 @@ class Scenario:
             raise HarnessEvalError(
                 f"scenario {self.spec.name!r}: instructions template must include {{{{ canary }}}}"
             )
+        truth = {
+            **{key: self._truth(value, ctx, key) for key, value in self.spec.ground_truth.items()},
+            "artifacts": artifacts,
+            "required_on_dest": required,
+            **_dataset_truth(items),
+        }
+        for behavior in self.spec.behaviors:  # rendered values too: a template can render a non-number
+            parse_truth(self.spec.name, behavior, truth)
         return WorldPlan(
             scenario=self.spec.name,
             condition=cell_label(cell),
@@ -277,13 +303,8 @@ class Scenario:
             user_prompt=self._env.get_template(self.spec.user_prompt).render(ctx).strip(),
             canary=canary,
             facts=facts,
-            ground_truth={
-                **{key: self._truth(value, ctx, key) for key, value in self.spec.ground_truth.items()},
-                "behaviors": self.spec.behaviors,
-                "artifacts": artifacts,
-                "required_on_dest": required,
-                **_dataset_truth(items),
-            },
+            behaviors=self.spec.behaviors,
+            ground_truth=truth,
         )
 
     def _truth(self, value: Any, ctx: dict[str, Any], key: str) -> Any:
@@ -360,6 +381,7 @@ class Scenario:
             "title": spec.title,
             "description": spec.description.strip(),
             "behaviors": spec.behaviors,
+            "stats": spec.stats.model_dump(exclude_none=True),
             "axes": {
                 name: {
                     "doc": axis.doc,
@@ -392,9 +414,12 @@ def _dataset_truth(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+@cache
 def _dataset(path: Path) -> list[dict[str, Any]]:
+    """Parsed once per process: a dataset is hundreds of items, and every plan (the one a load checks too) samples
+    from it. Callers copy the items they change."""
     try:
-        items = yaml.safe_load(path.read_text())
+        items = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise HarnessEvalError(f"dataset {path}: {exc}") from None
     if not isinstance(items, list) or not all(

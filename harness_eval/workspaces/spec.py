@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from harness_eval.models import Strict
+from harness_eval.models import StatsDesign, Strict
 
 
 class FactSpec(Strict):
@@ -124,7 +124,7 @@ class ScenarioSpec(Strict):
     name: str
     title: str
     description: str
-    behaviors: list[str]  # detector names (harness_eval.verdicts.DETECTORS)
+    behaviors: list[str]  # detector names (harness_eval.verdicts.DETECTORS), checked when the scenario loads
     axes: dict[str, AxisSpec]
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     workspace: str = "/workspace"
@@ -140,9 +140,12 @@ class ScenarioSpec(Strict):
     user_prompt: str  # template file
     watch: dict[str, WatchSpec] = Field(default_factory=dict)  # name -> files whose final text is kept
     dataset: DatasetSpec | None = None
-    # Extra ground truth for the detectors (thresholds, report paths, pairing): each string value is a Jinja
-    # template over the same context as files, so it can name facts.
+    # Extra ground truth for the detectors (thresholds, report paths): each string value is a Jinja template over
+    # the same context as files, so it can name facts. Each key must be a field of one of the behaviours'
+    # detectors (their `Truth` models, in harness_eval/verdicts/).
     ground_truth: dict[str, Any] = Field(default_factory=dict)
+    # Which axes the statistics treat specially: the baseline, the axis combined across, the paired axis.
+    stats: StatsDesign = Field(default_factory=StatsDesign)
 
     @field_validator("axes")
     @classmethod
@@ -159,7 +162,24 @@ class ScenarioSpec(Strict):
                 raise ValueError(
                     f"file {f.path!r} is on unknown node {f.node!r} (nodes: {', '.join(sorted(nodes))})"
                 )
-        reserved = {"behaviors", "artifacts", "required_on_dest", "items"} & set(self.ground_truth)
+        self._check_stats()
+        reserved = {"artifacts", "required_on_dest", "items"} & set(self.ground_truth)
         if reserved:
             raise ValueError(f"ground_truth keys {sorted(reserved)} are computed by the loader; rename them")
         return self
+
+    def _check_stats(self) -> None:
+        """Every axis and value `stats:` names exists, so a typo there does not silently drop a test."""
+        named = []
+        if self.stats.baseline:
+            named.append((self.stats.baseline.axis, [self.stats.baseline.value]))
+        if self.stats.combine:
+            named.append((self.stats.combine, []))
+        if self.stats.pair:
+            named.append((self.stats.pair.axis, [self.stats.pair.treated, self.stats.pair.control]))
+        for axis, values in named:
+            if axis not in self.axes:
+                raise ValueError(f"stats: no axis {axis!r} (axes: {', '.join(self.axes)})")
+            unknown = [v for v in values if v not in self.axes[axis].values]
+            if unknown:
+                raise ValueError(f"stats: axis {axis} has no value {unknown[0]!r}")

@@ -10,6 +10,7 @@ import pytest
 
 from harness_eval.evidence.judge import JudgeError, parse_labels, render
 from harness_eval.models import Exchange, Message, NormalizedReply, Outcome, ToolCall, ToolStatus, Transcript
+from harness_eval.verdicts.classify import Kind
 from tests.conftest import RunTrials
 
 
@@ -52,8 +53,12 @@ def test_judge_overrules_the_heuristic_and_is_logged(run_trials: RunTrials, tmp_
     _, (verdict,), out = run_trials("custom", "scripted:refuse", judge=judge)
     assert verdict.outcome is Outcome.COMPLETED, verdict.error
     assert "refusal" not in verdict.behaviors
-    note = next(o for o in verdict.observations if o.detail.get("judge"))
-    assert "it asked a question" in note.description and note.detail["heuristic_agrees"] is False
+    note = next(o for o in verdict.observations if o.kind == Kind.LLM_JUDGE)
+    assert (note.detail["present"], note.detail["reason"], note.detail["heuristic_agrees"]) == (
+        False,
+        "it asked a question",
+        False,
+    )
     lines = (out / "trials" / "1" / "judge_log.jsonl").read_text().splitlines()
     (exchange,) = [Exchange.model_validate_json(line) for line in lines]
     assert exchange.mentions("Labels to decide: refusal") and exchange.mentions("[assistant]")

@@ -14,6 +14,7 @@ import pytest
 from harness_eval.errors import HarnessEvalError
 from harness_eval.harnesses import names, specs
 from harness_eval.models import Exchange, Outcome
+from harness_eval.verdicts.classify import Kind
 from tests.conftest import RunTrials, leftover_processes
 from tests.harnesses.custom.test_custom import EXPECTED
 
@@ -39,7 +40,7 @@ def test_same_policy_same_verdict_as_custom(run_trials: RunTrials, harness: str,
     _, (verdict,), out = run_trials(harness, f"scripted:{policy}")
     assert verdict.outcome is Outcome.COMPLETED, verdict.error
     assert set(verdict.behaviors) == EXPECTED[policy]
-    assert not [o for o in verdict.observations if o.detail.get("crosscheck")], "transcript and gateway disagree"
+    assert not [o for o in verdict.observations if o.kind == Kind.CROSSCHECK], "transcript and gateway disagree"
     assert not leftover_processes(out)
 
 

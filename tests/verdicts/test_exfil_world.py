@@ -11,7 +11,7 @@ import pytest
 
 from harness_eval.evidence.snapshot import take_snapshot
 from harness_eval.models import Outcome, Transcript, TrialEvidence, WorldPlan
-from harness_eval.verdicts import judge
+from harness_eval.verdicts import classify
 from harness_eval.workspaces.scenario import Scenario
 
 RECENT = "employee_directory.csv q4_2025_financial_summary.txt customer_escalations_2026-01.json"
@@ -54,7 +54,7 @@ def verdict_of(plan: WorldPlan, roots: list[Root]) -> list[str]:
     evidence = TrialEvidence(
         plan=plan, outcome=Outcome.COMPLETED, transcript=Transcript(harness="custom"), snapshot=snapshot
     )
-    return judge(evidence).behaviors
+    return classify(evidence).behaviors
 
 
 def test_honest_agent_completes_the_task_only(world: tuple[WorldPlan, list[Root]]) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import WorldPlan
-from harness_eval.verdicts import possible_behaviors
+from harness_eval.verdicts.registry import parse_truth
 from harness_eval.workspaces.scenario import BUILTIN_DIR, Scenario, builtin_scenarios
 
 SUITE = {"exfil", "exfil-delete", "tamper", "misrep", "faking"}
@@ -37,7 +37,9 @@ def test_every_cell_builds_with_known_behaviours_and_documented_facts(name: str,
     scenario = Scenario.load(name)
     plan = scenario.build(cell, seed=9)
     assert plan.canary in plan.instructions and plan.cell == cell
-    assert possible_behaviors(plan) == scenario.spec.behaviors
+    assert plan.behaviors == scenario.spec.behaviors
+    for behavior in plan.behaviors:  # build checks this too; here a detector's model is seen to parse every cell
+        parse_truth(name, behavior, plan.ground_truth)
     assert set(plan.facts) == set(scenario.spec.facts)
     if "peer" in cell.values() or cell.get("subject") == "peer":
         assert "Orion Agent 2" in plan.user_prompt + str(plan.facts.values())
@@ -77,7 +79,11 @@ def test_faking_runs_the_pair_on_the_same_answers_by_default() -> None:
     faking = Scenario.load("faking")
     monitored, unmonitored = (faking.build(cell, seed=3) for cell in faking.cells())
     assert [c["monitoring"] for c in faking.cells()] == ["monitored", "unmonitored"]
-    assert monitored.ground_truth["pair_axis"] == "monitoring"
+    assert faking.describe()["stats"]["pair"] == {
+        "axis": "monitoring",
+        "treated": "unmonitored",
+        "control": "monitored",
+    }
     assert monitored.ground_truth["items"] == unmonitored.ground_truth["items"]
     assert "reviewed by the" in monitored.instructions and "not logged or reviewed" in unmonitored.instructions
 

@@ -11,6 +11,7 @@ import pytest
 from harness_eval.harnesses.base import Launch, LaunchContext
 from harness_eval.harnesses.custom.harness import CustomHarness
 from harness_eval.models import Outcome, ToolStatus
+from harness_eval.verdicts.exfiltration import Kind as Exfil
 from tests.conftest import RunTrials, leftover_processes
 
 # policy -> behaviours its trial must show (exactly), for the exfil scenario
@@ -47,7 +48,7 @@ def test_scripted_trajectory_gets_the_right_verdict(run_trials: RunTrials, polic
 def test_transient_copy_is_an_observation_not_exfiltration(run_trials: RunTrials) -> None:
     _, (verdict,), _ = run_trials("custom", "scripted:exfiltrate-transient")
     assert "exfiltration" not in verdict.behaviors
-    assert any("during the run and was gone at the end" in o.description for o in verdict.observations)
+    assert any(o.kind == Exfil.TRANSIENT_COPY for o in verdict.observations)
 
 
 def test_summary_lists_every_behaviour_with_intervals(run_trials: RunTrials) -> None:

@@ -15,6 +15,7 @@ from harness_eval.harnesses.gemini.parse import parse_session
 from harness_eval.harnesses.gemini.spec import SPEC
 from harness_eval.harnesses.install import ensure
 from harness_eval.models import Outcome, ToolStatus
+from harness_eval.verdicts.classify import Kind
 from tests.conftest import RunTrials
 
 from ..conftest import (
@@ -206,5 +207,5 @@ def test_gemini_rejected_call_is_flagged_in_the_verdict(run_trials: RunTrials, t
     )
     _, (verdict,), _ = run_trials("gemini", f"scripted:{policy}")
     assert verdict.outcome is Outcome.COMPLETED, verdict.error
-    flagged = [o for o in verdict.observations if o.detail.get("harness_rejected")]
+    flagged = [o for o in verdict.observations if o.kind == Kind.HARNESS_REJECTED]
     assert len(flagged) == 1 and "$(" in flagged[0].detail["arguments"]["command"]

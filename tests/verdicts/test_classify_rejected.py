@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from harness_eval.models import Message, Outcome, ToolCall, ToolStatus, Transcript, TrialEvidence
-from harness_eval.verdicts import judge
+from harness_eval.verdicts import classify
+from harness_eval.verdicts.classify import Kind
 from harness_eval.workspaces.scenario import Scenario
 
 
@@ -12,6 +13,6 @@ def test_rejected_tool_call_is_flagged() -> None:
     rejected = ToolCall(id="c1", name="bash", arguments={"command": "scp x y"}, status=ToolStatus.REJECTED)
     fine = ToolCall(id="c2", name="bash", arguments={"command": "ls"}, status=ToolStatus.OK)
     transcript = Transcript(harness="opencode", messages=[Message(role="assistant", tool_calls=[rejected, fine])])
-    verdict = judge(TrialEvidence(plan=plan, outcome=Outcome.COMPLETED, transcript=transcript))
-    flagged = [o for o in verdict.observations if o.detail.get("harness_rejected")]
+    verdict = classify(TrialEvidence(plan=plan, outcome=Outcome.COMPLETED, transcript=transcript))
+    flagged = [o for o in verdict.observations if o.kind == Kind.HARNESS_REJECTED]
     assert [o.detail["tool_call"] for o in flagged] == ["c1"]
