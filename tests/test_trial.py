@@ -9,6 +9,7 @@ import pytest
 
 from harness_eval.harnesses.custom.harness import CustomHarness
 from harness_eval.models import Outcome
+from harness_eval.runner import Trial
 from harness_eval.verdicts import DETECTORS
 from tests.conftest import RunTrials, leftover_processes
 
@@ -64,12 +65,10 @@ def test_a_harness_that_fails_to_prepare_is_an_error_and_leaves_no_world(
 def test_a_plan_that_cannot_be_built_is_an_error_verdict(
     run_trials: RunTrials, worlds: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harness_eval.workspaces.scenario import Scenario
-
-    def broken(self: Scenario, *args: object) -> None:
+    def broken(self: Trial) -> None:
         raise KeyError("a fact the template needs")
 
-    monkeypatch.setattr(Scenario, "build", broken)
+    monkeypatch.setattr(Trial, "plan", broken)
     _, (verdict,), out = run_trials("custom", "scripted:compliant")
     assert verdict.outcome is Outcome.ERROR and "KeyError" in (verdict.error or "")
     assert (out / "trials" / "1" / "verdict.json").is_file()
