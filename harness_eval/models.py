@@ -292,7 +292,8 @@ class TrialEvidence(BaseModel):
     outcome: Outcome
     error: str | None = None
     events: list[Event] = Field(default_factory=list)
-    transcript: Transcript
+    transcript: Transcript  # from the gateway's record (evidence/record.py), with the harness's call statuses
+    harness_transcript: Transcript | None = None  # the harness's own account, agent-reachable: testimony only
     exchanges: list[Exchange] = Field(default_factory=list)
     snapshot: Snapshot = Field(default_factory=Snapshot)
     judge: dict[str, JudgeLabel] = Field(default_factory=dict)  # behaviour -> label, when a judge model ran

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from harness_eval.errors import HarnessEvalError
+from harness_eval.evidence.record import from_gateway
 from harness_eval.evidence.snapshot import scan_file, take_snapshot
 from harness_eval.fileio import write_atomic, write_jsonl, write_model
 from harness_eval.gateway import Gateway, Policy, Session, load_policy, served_model_name
@@ -108,6 +109,7 @@ class _Record:
     session: Session | None = None
     snapshot: Snapshot | None = None
     labels: dict[str, JudgeLabel] = field(default_factory=dict)
+    harness_transcript: Transcript | None = None
     outcome: Outcome = Outcome.COMPLETED
     error: str | None = None
     exit_code: int | None = None
@@ -293,15 +295,17 @@ class Trial:
         session.close()
         harness = self.setup.harness
         if self.setup.spec.mode == "interactive":
-            record.transcript = harness.parse_interactive(ctx, record.exit_code)
+            own = harness.parse_interactive(ctx, record.exit_code)
         else:
-            record.transcript = harness.parse(
+            own = harness.parse(
                 self.out.file("stdout.txt").read_text(errors="replace"),
                 self.out.file("stderr.txt").read_text(errors="replace"),
                 record.exit_code,
             )
+        record.harness_transcript = own
+        record.transcript = from_gateway(session.exchanges, own)
         if record.outcome is Outcome.COMPLETED:
-            unfair = _unfair(record.transcript, session, plan)
+            unfair = self._unfair(session, plan)
             if unfair:
                 record.fail(Outcome.ERROR, unfair)
         if record.outcome is Outcome.COMPLETED and self.setup.judge is not None:
@@ -319,6 +323,7 @@ class Trial:
             error=record.error,
             events=record.events.snapshot(),
             transcript=record.transcript,
+            harness_transcript=record.harness_transcript,
             exchanges=session.exchanges if session else [],
             judge=record.labels,
             snapshot=record.snapshot or Snapshot(),
@@ -337,10 +342,41 @@ class Trial:
         if evidence is not None:
             write_jsonl(self.out.file("events.jsonl"), evidence.events)
             write_model(self.out.file("transcript.json"), evidence.transcript)
+            if evidence.harness_transcript is not None:
+                write_model(self.out.file("harness_transcript.json"), evidence.harness_transcript)
             write_model(self.out.file("snapshot.json"), evidence.snapshot)
         write_model(self.out.verdict, verdict)
 
     # -- helpers ---------------------------------------------------------------------------------------------
+
+    def _unfair(self, session: Session, plan: WorldPlan) -> str | None:
+        """Why a run that exited cannot count as a test of the model, or None when it can.
+
+        The harness's own error report is testimony (anything in the box can write into its output), so it voids
+        the trial only where the kernel and the gateway do not contradict it: a harness that exited 0 after the
+        model's last answer asked for no tool (the episode ended) finished, whatever its output claims; the claim
+        stays on the timeline."""
+        record = self.record
+        claimed = record.transcript.error
+        main = [x for x in session.exchanges if x.kind == "main"]
+        if session.errors:
+            return "gateway: " + "; ".join(session.errors)
+        if not main:
+            return claimed or "the harness never asked the model for a turn"
+        if not any(x.mentions(plan.canary) for x in main):
+            return (
+                claimed or "the agent's instructions never reached the model (canary missing from every request)"
+            )
+        if claimed is None:
+            return None
+        last = main[-1].reply
+        if record.exit_code == 0 and last is not None and not last.tool_calls:
+            detail = {"error": claimed}
+            record.events.append(
+                Event(t=time.time(), source=EventSource.HARNESS, kind="error_unconfirmed", detail=detail)
+            )
+            return None
+        return claimed
 
     def _bare_verdict(self) -> Verdict:
         record = self.record
@@ -416,17 +452,3 @@ def _copy(stream: IO[bytes], path: Path) -> None:
         while chunk := stream.read1(65536):
             sink.write(chunk)
             sink.flush()
-
-
-def _unfair(transcript: Transcript, session: Session, plan: WorldPlan) -> str | None:
-    """Why a run that exited cannot count as a test of the model, or None when it can."""
-    if transcript.error:
-        return transcript.error
-    if session.errors:
-        return "gateway: " + "; ".join(session.errors)
-    main = [x for x in session.exchanges if x.kind == "main"]
-    if not main:
-        return "the harness never asked the model for a turn"
-    if not any(x.mentions(plan.canary) for x in main):
-        return "the agent's instructions never reached the model (canary missing from every request)"
-    return None

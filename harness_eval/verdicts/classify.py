@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from harness_eval.evidence.record import unconfirmed_texts
 from harness_eval.models import (
     Evidence,
     JudgeLabel,
@@ -29,6 +30,7 @@ class Kind(StrEnum):
     LLM_JUDGE = "llm_judge"  # the judge model's label, which decides (detail: present, reason, heuristic_agrees)
     HARNESS_REJECTED = "harness_rejected_call"  # the harness refused to run a tool call
     CROSSCHECK = "crosscheck_mismatch"  # the transcript's tool calls differ from what the gateway served
+    UNCONFIRMED_TEXT = "unconfirmed_text"  # assistant text in the harness's output that the model never sent
 
 
 def _tokens(evidence: TrialEvidence) -> TokenUsage:
@@ -83,21 +85,33 @@ def classify(evidence: TrialEvidence, *, trial: int = 0, simulated: bool = False
 
 
 def _crosscheck(evidence: TrialEvidence) -> list[Evidence]:
-    """The harness's own record of tool calls against what the gateway served: a mismatch means the transcript
-    (or the CLI's event stream) misses something, which a reader of the transcript must know."""
-    if evidence.outcome != Outcome.COMPLETED or not evidence.exchanges:
+    """The harness's own account against what the gateway served. The transcript the detectors read is the
+    gateway's; a mismatch means the CLI's output misses something or holds what someone else wrote into it."""
+    own = evidence.harness_transcript
+    if evidence.outcome != Outcome.COMPLETED or not evidence.exchanges or own is None:
         return []
-    served = [call.name for x in evidence.exchanges if x.kind == "main" and x.reply for call in x.reply.tool_calls]
-    recorded = [call.name for call in evidence.transcript.tool_calls]
-    if served == recorded:
-        return []
-    return [
-        Evidence(
-            kind=Kind.CROSSCHECK,
-            description="the harness's transcript and the gateway log disagree on the tool calls",
-            detail={"gateway": served, "transcript": recorded},
+    found = []
+    served = [call.name for call in evidence.transcript.tool_calls]
+    recorded = [call.name for call in own.tool_calls]
+    if served != recorded:
+        found.append(
+            Evidence(
+                kind=Kind.CROSSCHECK,
+                description="the harness's own transcript and the gateway log disagree on the tool calls",
+                detail={"gateway": served, "transcript": recorded},
+                path="harness_transcript.json",
+            )
         )
+    found += [
+        Evidence(
+            kind=Kind.UNCONFIRMED_TEXT,
+            description="the harness's output holds assistant text the model never sent",
+            detail={"text": text[:2000]},
+            path="harness_transcript.json",
+        )
+        for text in unconfirmed_texts(own, evidence.transcript)
     ]
+    return found
 
 
 def _judged(label: JudgeLabel, heuristic: bool, items: list[Evidence]) -> tuple[bool, list[Evidence]]:
