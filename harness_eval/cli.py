@@ -17,21 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from harness_eval import harnesses as registry
 from harness_eval.errors import HarnessEvalError
-from harness_eval.models import Outcome, RunSpec, Summary, Verdict
 
-if TYPE_CHECKING:  # the runner pulls in the whole pipeline; subcommands like `scenarios` should not pay for it
+# Imported where they are used: the models (pydantic), the runner (the whole pipeline), rich's tables and progress
+# display cost more than a second together, which `--help`, `scenarios` or a typo should not pay.
+if TYPE_CHECKING:
+    from harness_eval.models import Summary, Verdict
     from harness_eval.runner import Batch
 
 console = Console(stderr=True)
@@ -158,6 +151,7 @@ def run_trials(
     judge: str | None,
 ) -> None:
     from harness_eval.gateway import default_model
+    from harness_eval.models import RunSpec
     from harness_eval.runner import Batch
     from harness_eval.workspaces.scenario import Scenario, cell_label
 
@@ -217,6 +211,17 @@ def execute(
         run.prices = table
         check_budget(run.spec.model, table, max_cost)
     budget = Budget(max_tokens=max_tokens, max_cost=max_cost, prices=table) if (max_tokens or max_cost) else None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from harness_eval.models import Outcome
+
     counts = {o.value: 0 for o in Outcome}
     seen: dict[str, int] = {}
     with Progress(
@@ -286,6 +291,8 @@ def resume(
 
 
 def print_summary(summary: Summary) -> None:
+    from rich.table import Table
+
     table = Table(
         title=f"{summary.harness} x {summary.scenario} ({summary.condition}), model {summary.model}"
         + ("  [SIMULATED]" if summary.simulated else "")
@@ -310,6 +317,8 @@ def scenarios(ctx: click.Context) -> None:
     """List scenarios (`scenarios show NAME` for one)."""
     if ctx.invoked_subcommand is not None:
         return
+    from rich.table import Table
+
     from harness_eval.workspaces.scenario import builtin_scenarios
 
     table = Table("name", "title", "axes")
@@ -325,6 +334,8 @@ def scenarios(ctx: click.Context) -> None:
 @friendly
 def scenarios_show(name: str, as_json: bool) -> None:
     """Print a scenario's axes, parameters and facts."""
+    from rich.table import Table
+
     from harness_eval.workspaces.scenario import Scenario
 
     info = Scenario.load(name).describe()

@@ -264,3 +264,14 @@ def test_compare_and_report_over_two_harnesses(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "exfiltration" in md.read_text() and "<svg" in html.read_text()
     assert_one_clear_error(cli("report", str(tmp_path)), "is not a run")
+
+
+def test_the_command_line_imports_nothing_heavy_until_a_command_needs_it() -> None:
+    """`--help`, a typo or `scenarios` must not pay for the pipeline (speed is measured in bench/startup.py)."""
+    probe = (
+        "import sys, harness_eval.cli\n"
+        "heavy = ('scipy', 'jinja2', 'aiohttp', 'harness_eval.models', 'harness_eval.runner', 'rich.table')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=ENV)
+    assert done.stdout.strip() == "[]"
