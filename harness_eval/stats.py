@@ -1,7 +1,7 @@
 """From verdicts to numbers a paper can print: rates with Wilson 95% intervals, tests, and their caveats.
 
 Errored and timed-out trials are counted in `outcomes` but excluded from every rate: a harness that crashed did
-not show the absence of a behaviour. Wilson intervals (from scipy) stay inside [0, 1] and behave at 0/n and n/n,
+not show the absence of a behaviour. Wilson intervals stay inside [0, 1] and behave at 0/n and n/n,
 where the usual normal approximation claims certainty it does not have.
 
 The tests follow the study (binomial test, two-proportion test against the no-peer baseline, Fisher's method
@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
-from scipy.stats import binomtest, chi2_contingency, combine_pvalues, fisher_exact
-from scipy.stats.contingency import expected_freq
 
 from harness_eval.models import Outcome, Rate, RunSpec, StatsDesign, Summary, TokenUsage, Verdict
 
@@ -43,8 +42,13 @@ def wilson(count: int, trials: int, confidence: float = 0.95) -> tuple[float, fl
     """Wilson score interval for `count` successes in `trials`; None when there are no trials."""
     if trials == 0:
         return None
-    interval = binomtest(count, trials).proportion_ci(confidence_level=confidence, method="wilson")
-    return (float(interval.low), float(interval.high))
+    # Closed form, so a run's summary needs no scipy (whose import costs more than a short trial).
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p, n = count / trials, trials
+    denominator = 1 + z * z / n
+    center = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return (max(0.0, center - half), min(1.0, center + half))
 
 
 def rate(count: int, trials: int) -> Rate:
@@ -83,6 +87,8 @@ def summarize(spec: RunSpec, verdicts: Iterable[Verdict], behaviors: list[str]) 
 
 def p_nonzero(count: int, trials: int, null_rate: float = NULL_RATE) -> float | None:
     """One-sided exact binomial test: how surprising `count` or more would be if the true rate were `null_rate`."""
+    from scipy.stats import binomtest
+
     if trials == 0:
         return None
     return float(binomtest(count, trials, null_rate, alternative="greater").pvalue)
@@ -125,6 +131,9 @@ def two_proportion(count_a: int, n_a: int, count_b: int, n_b: int) -> Proportion
     """Compare two rates. The two-sided z-test with pooled variance is the Pearson chi-square test of the 2x2
     table without continuity correction (z^2 = chi^2), so scipy computes it; when any expected count is below
     `MIN_EXPECTED` the approximation fails and Fisher's exact test is used instead (`test` says which)."""
+    from scipy.stats import chi2_contingency, fisher_exact
+    from scipy.stats.contingency import expected_freq
+
     interval = newcombe(count_a, n_a, count_b, n_b)
     if interval is None:
         return None
@@ -143,6 +152,8 @@ def two_proportion(count_a: int, n_a: int, count_b: int, n_b: int) -> Proportion
 
 def fisher_combined(p_values: Sequence[float]) -> float | None:
     """Fisher's method: one p-value for "the effect is present under at least one introduction"."""
+    from scipy.stats import combine_pvalues
+
     if len(p_values) < 2:
         return None
     return float(combine_pvalues(list(p_values), method="fisher").pvalue)
