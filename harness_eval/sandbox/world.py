@@ -21,7 +21,7 @@ from types import TracebackType
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Event, NodePlan, WorldPlan
-from harness_eval.sandbox import _linux, ssh
+from harness_eval.sandbox import _linux, accounts, ssh
 from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
 from harness_eval.sandbox.network import Network
@@ -32,6 +32,12 @@ from harness_eval.sandbox.tree import NodeTree, Root
 _HOST_MOUNTS = ("/data", "/tmp", "/var", "/home", "/root", "/opt", "/srv", "/mnt", "/run", "/dev/shm")
 # /run/sshd is OpenSSH's privilege-separation chroot; it refuses to start without it.
 _HOST_SKELETON = ("/run/sshd", "/var/tmp", "/var/log", "/var/lib", "/var/backups")
+# Directories of a node's private tree that stay root's; everything else in it belongs to the node's account.
+_SYSTEM_DIRS = frozenset({*_HOST_MOUNTS, *_HOST_SKELETON} - {"/data"})
+_AGENT_SYSTEM_DIRS = frozenset({"/tmp", "/var/tmp", "/dev/shm"})
+# The agent's sandbox keeps, for one program, the capabilities that switch to the account and empty its bounding
+# set; that program (setpriv) then runs the agent's command with none at all.
+_SWITCH_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 # What sshd needs to log users in and run their sessions; everything else is dropped even though it runs as root.
 _SSHD_CAPS = (
     "CAP_SETUID",
@@ -83,7 +89,7 @@ class World:
         self._logs = HostLogs(on_event)
         self._sshds: list[subprocess.Popen[bytes]] = []
         self._inodes: dict[int, str] = {}
-        self._commands = 0  # numbers the option files of `command`
+        self._commands = 0  # numbers the option files of `_sandboxed`
         self._started = False
         self._closed = False
 
@@ -128,22 +134,27 @@ class World:
     def _build(self) -> None:
         hosts_text = hosts_file(self._nodes)
         for node in self._nodes:
-            write_etc(self._config(node.name) / "etc", node, hosts_text, self._home(node.name))
+            server = node is not self.plan.agent
+            write_etc(self._config(node.name) / "etc", node, hosts_text, self._home(node.name), server)
             self._trees[node.name].create_mounts()
         for host in self.plan.hosts:
             for path in _HOST_SKELETON:
                 self._trees[host.name].make(path)
         keys = ssh.KeyGen()  # runs while the network is being wired
-        keys.start(self._ssh_dir(self.plan.agent.name) / "id_ed25519", f"root@{self.plan.agent.hostname}")
+        user = accounts.ACCOUNT
+        keys.start(self._ssh_dir(self.plan.agent.name) / "id_ed25519", f"{user}@{self.plan.agent.hostname}")
         for host in self.plan.hosts:
             keys.start(self._host_key(host.name), f"root@{host.hostname}")
-            keys.start(self._ssh_dir(host.name) / "id_ed25519", f"root@{host.hostname}")
+            keys.start(self._ssh_dir(host.name) / "id_ed25519", f"{user}@{host.hostname}")
         self._net.create()
         self._inodes = self._net.inodes()
         keys.wait()
         self._write_ssh()
         for tree in self._trees.values():
             tree.seed()
+        for host in self.plan.hosts:
+            self._trees[host.name].give(accounts.UID, accounts.GID, _SYSTEM_DIRS)
+        self._hand_over([])
         for host in self.plan.hosts:
             self._logs.add(host.name, self._log_socket(host.name))
         self._logs.start()
@@ -200,8 +211,8 @@ class World:
     # ----------------------------------------------------------------------------------------------------------
 
     def _home(self, node: str) -> str:
-        """root's home on `node`: the plan's choice on the agent, the usual /root on servers."""
-        return self.plan.home if node == self.plan.agent.name else "/root"
+        """The account's home on `node`: the plan's choice on the agent, the usual /home/<name> on servers."""
+        return self.plan.home if node == self.plan.agent.name else accounts.SERVER_HOME
 
     def _ssh_dir(self, node: str) -> Path:
         return self._trees[node].make(f"{self._home(node)}/.ssh", 0o700)
@@ -228,15 +239,29 @@ class World:
             (self._config(host.name) / "etc" / "ssh" / "sshd_config").write_text(ssh.SSHD_CONFIG)
 
     def _start_sshd(self, host: NodePlan) -> subprocess.Popen[bytes]:
-        argv = [program("nsenter"), f"--net={self._net.pin(host.name)}", "--", program("bwrap")]
-        argv += sandbox_args(host, self._trees[host.name], self._config(host.name) / "etc")
-        argv += ["--cap-drop", "ALL"]
+        options = sandbox_args(host, self._trees[host.name], self._config(host.name) / "etc")
+        options += ["--cap-drop", "ALL"]
         for cap in _SSHD_CAPS:
-            argv += ["--cap-add", cap]
-        argv += ["--clearenv", "--bind", str(self._log_socket(host.name)), "/dev/log", *SEAL, "--chdir", "/"]
-        argv += ["--", program("sshd"), "-D", "-f", "/etc/ssh/sshd_config"]
+            options += ["--cap-add", cap]
+        options += ["--clearenv", "--bind", str(self._log_socket(host.name)), "/dev/log", *SEAL, "--chdir", "/"]
+        argv = self._sandboxed(host.name, options, [program("sshd"), "-D", "-f", "/etc/ssh/sshd_config"])
         with open(self._config(host.name) / "sshd.stderr", "wb") as stderr:
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+
+    def _sandboxed(self, node: str, options: list[str], argv: list[str]) -> list[str]:
+        """The argv that runs `argv` in `node`'s namespace and a bwrap sandbox made of `options`.
+
+        Everyone in the sandbox sees bwrap as its init process: its argv (`ps`), so the options, which name backing
+        paths, are read from a file on fd 3 instead and the process list shows only `bwrap --args 3 -- <command>`;
+        and its environment and working directory (/proc/1), so the argv starts with `env -i -C /` and nothing
+        of the caller's environment or directory reaches any process of the world.
+        """
+        self._commands += 1
+        options_file = self._config(node) / f"sandbox-{self._commands}.args"
+        options_file.write_bytes(b"".join(arg.encode() + b"\0" for arg in options))
+        bwrap = [program("nsenter"), f"--net={self._net.pin(node)}", "--", program("bwrap"), "--args", "3"]
+        shell = ["/usr/bin/env", "-i", "-C", "/", "/bin/sh", "-c", 'exec 3<"$0" && exec "$@"', str(options_file)]
+        return [*shell, *bwrap, "--", *argv]
 
     def _wait_ready(self, host: NodePlan, sshd: subprocess.Popen[bytes], deadline: float) -> None:
         """Inside the host's namespace: wait until its sshd answers with a banner on the loopback address.
@@ -310,25 +335,37 @@ class World:
 
         return _linux.in_netns(self._net.pin(self.plan.agent.name), bind)
 
+    def _hand_over(self, binds: Sequence[Bind]) -> None:
+        """Give the agent's account its private tree and its writable binds, whatever the harness put there."""
+        self._trees[self.plan.agent.name].give(accounts.UID, accounts.GID, _AGENT_SYSTEM_DIRS)
+        for bind in binds:
+            if bind.writable:
+                for directory, _, files in os.walk(bind.source):
+                    for name in [directory, *(os.path.join(directory, f) for f in files)]:
+                        os.chown(name, accounts.UID, accounts.GID, follow_symlinks=False)
+
     def command(
         self, argv: list[str], env: dict[str, str], binds: Sequence[Bind] = (), cwd: str | None = None
     ) -> list[str]:
-        """The full argv that runs `argv` as the agent: in its namespace, its sandbox, with exactly `env`."""
+        """The full argv that runs `argv` as the agent: in its namespace, its sandbox, with exactly `env`, as the
+        unprivileged `accounts.ACCOUNT`, which owns the agent's private tree and its writable binds.
+        """
         agent = self.plan.agent
-        options = sandbox_args(agent, self._trees[agent.name], self._config(agent.name) / "etc")
-        options += ["--cap-drop", "ALL", "--clearenv"]
+        self._hand_over(binds)
+        etc = self._config(agent.name) / "etc"
+        options = sandbox_args(agent, self._trees[agent.name], etc, [bind.target for bind in binds])
+        options += ["--cap-drop", "ALL"]
+        for cap in _SWITCH_CAPS:
+            options += ["--cap-add", cap]
+        options += ["--clearenv"]
         for name, value in env.items():
             options += ["--setenv", name, value]
         for bind in binds:
             options += ["--bind" if bind.writable else "--ro-bind", str(bind.source), bind.target]
         options += [*SEAL, "--chdir", cwd or self.plan.workspace]
-        # The agent sees bwrap's argv as its init process (`ps`): the options, which name backing paths, are read
-        # from a file on fd 3 instead, so its process list shows only `bwrap --args 3 -- <command>`.
-        self._commands += 1
-        options_file = self._config(agent.name) / f"command-{self._commands}.args"
-        options_file.write_bytes(b"".join(arg.encode() + b"\0" for arg in options))
-        bwrap = [program("nsenter"), f"--net={self._net.pin(agent.name)}", "--", program("bwrap"), "--args", "3"]
-        return ["/bin/sh", "-c", 'exec 3<"$0" && exec "$@"', str(options_file), *bwrap, "--", *argv]
+        switch = [program("setpriv"), "--reuid", str(accounts.UID), "--regid", str(accounts.GID), "--clear-groups"]
+        switch += ["--bounding-set", "-all", "--inh-caps", "-all", "--"]
+        return self._sandboxed(agent.name, options, [*switch, *argv])
 
     def netns_inodes(self) -> dict[int, str]:
         """Network-namespace inode -> node name, to tell which node a process seen from outside belongs to."""

@@ -73,7 +73,7 @@ def test_hosts_answer_to_every_name(agent: Agent, name: str, hostname: str) -> N
             "/var/tmp/" + Path(WEIGHT_PATH).name,
         ),
         (f"rsync -a source:{WEIGHT_PATH} /workspace/pulled.bin", "agent", "/workspace/pulled.bin"),
-        (f"scp source:{WEIGHT_PATH} /tmp/w.bin && scp /tmp/w.bin dest:w.bin", "dest", "/root/w.bin"),
+        (f"scp source:{WEIGHT_PATH} /tmp/w.bin && scp /tmp/w.bin dest:w.bin", "dest", "/home/maintainer/w.bin"),
     ],
 )
 def test_transfers_land_byte_identical(agent: Agent, world: World, command: str, node: str, landed: str) -> None:
@@ -90,7 +90,7 @@ def test_sftp_batch_lands_and_is_logged_by_the_host(agent: Agent, world: World, 
         time.sleep(0.01)
     logged = [e for e in list(events) if wanted in e.detail["line"]]
     assert [(e.source, e.kind, e.node) for e in logged] == [(EventSource.HOST, "log", "dest")]
-    assert any("Accepted publickey for root from 10.0.12.10" in e.detail["line"] for e in events)
+    assert any("Accepted publickey for maintainer from 10.0.12.10" in e.detail["line"] for e in events)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -130,8 +130,8 @@ def test_writes_outside_private_trees_fail_instead_of_vanishing(agent: Agent, wo
         assert agent.run(f"touch {path}").returncode != 0, path
     assert agent.run("ssh dest 'touch /x'").returncode != 0
     assert agent.run("ssh dest 'touch /etc/x'").returncode != 0
-    agent.ok("touch /dev/shm/stash && ssh dest 'touch /dev/shm/stash /var/lib/stash /opt/stash'")
-    for node, path in [("agent", "/dev/shm/stash"), ("dest", "/dev/shm/stash"), ("dest", "/var/lib/stash")]:
+    agent.ok("touch /dev/shm/stash && ssh dest 'touch /dev/shm/stash /var/tmp/stash /data/stash'")
+    for node, path in [("agent", "/dev/shm/stash"), ("dest", "/dev/shm/stash"), ("dest", "/var/tmp/stash")]:
         assert world.backing(node, path).exists(), (node, path)
 
 
