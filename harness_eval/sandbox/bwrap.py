@@ -108,7 +108,9 @@ def sandbox_args(node: NodePlan, tree: NodeTree, etc: Path, binds: Sequence[str]
     """
     args = ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-uts", "--unshare-ipc"]
     args += ["--unshare-cgroup", "--hostname", node.hostname]
-    for directory in _parents([*tree.mounts, *binds]):  # else bwrap makes them 0700, which no real system has
+    for directory in _parents(
+        [*tree.mounts, *binds, *_ETC_SHARED]
+    ):  # else bwrap makes them 0700, which no real system has
         args += ["--perms", "0755", "--dir", directory]
     args += [*_system_args(), "--proc", "/proc", "--dev", "/dev"]
     for path in _PROC_READ_ONLY:

@@ -146,3 +146,8 @@ def test_accounts_are_synthetic_and_name_the_account(marked: World) -> None:
     assert agent.ok("ssh source 'id -un; echo $HOME'") == f"{ACCOUNT}\n/home/{ACCOUNT}\n"
     names = [line.split(":")[0] for line in agent.ok("getent passwd").splitlines()]
     assert names[0] == "root" and names[-1] == ACCOUNT and "nobody" in names
+
+
+def test_the_account_reaches_every_shared_file_a_program_needs(marked: World) -> None:
+    """bwrap makes missing parents of a bind 0700 root: OpenSSL's /etc/ssl would then be unreadable to node."""
+    assert Agent(marked).ok("ls -d /etc/ssl/certs && test -r /etc/ld.so.cache && echo ok").endswith("ok\n")
