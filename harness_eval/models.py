@@ -190,7 +190,9 @@ class Exchange(BaseModel):
     api: Literal["gemini", "openai", "anthropic"]
     path: str
     model: str
-    kind: Literal["main", "auxiliary"] = "main"  # auxiliary: titles, routing, subagents; never advance a script
+    # auxiliary: titles, routing, subagents, never advance a script; foreign: sent by another process of the world
+    # than the harness under test (the agent's own shell), answered 404 and kept as evidence
+    kind: Literal["main", "auxiliary", "foreign"] = "main"
     request: dict[str, Any]
     response: dict[str, Any]  # the assembled (non-streamed) answer, even when it was streamed
     status: int = 200

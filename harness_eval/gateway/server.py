@@ -13,7 +13,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import IO, Any, Literal, TypeVar
 
@@ -80,13 +80,22 @@ class Gateway:
         self._thread = self._loop = None
 
     def open_session(
-        self, policy: Policy, log_path: Path, *, sock: socket.socket | None = None, workspace: str = "/workspace"
+        self,
+        policy: Policy,
+        log_path: Path,
+        *,
+        sock: socket.socket | None = None,
+        workspace: str = "/workspace",
+        is_harness: Callable[[tuple[str, int]], bool] | None = None,
     ) -> Session:
         """Serve `policy` on `sock` (a bound, listening TCP socket, possibly from another network namespace), or
-        on a fresh 127.0.0.1 port, appending every exchange to `log_path`."""
+        on a fresh 127.0.0.1 port, appending every exchange to `log_path`.
+
+        `is_harness(peer)` tells whether a connection comes from the harness under test; any other caller (the
+        agent's own shell) gets a 404 and a `foreign` exchange, evidence of what it sent, never a session error."""
         if sock is None:
             sock = socket.create_server(("127.0.0.1", 0))
-        session = Session(self, policy, log_path, sock, workspace)
+        session = Session(self, policy, log_path, sock, workspace, is_harness)
         self.run(session.serve())
         self._sessions.append(session)
         return session
@@ -106,7 +115,15 @@ class Gateway:
 class Session:
     """One trial's model endpoint, its policy, and its log."""
 
-    def __init__(self, gateway: Gateway, policy: Policy, log_path: Path, sock: socket.socket, workspace: str):
+    def __init__(
+        self,
+        gateway: Gateway,
+        policy: Policy,
+        log_path: Path,
+        sock: socket.socket,
+        workspace: str,
+        is_harness: Callable[[tuple[str, int]], bool] | None = None,
+    ):
         self.policy = policy
         self.log_path = log_path
         self.workspace = workspace
@@ -119,6 +136,7 @@ class Session:
         self._runner: web.AppRunner | None = None
         self._log: IO[str] | None = None
         self._main_session_id: str | None = None  # OpenCode's x-session-id of the main agent, once seen
+        self._is_harness = is_harness
 
     def __enter__(self) -> Session:
         return self
@@ -131,7 +149,7 @@ class Session:
         return self.policy.simulated
 
     async def serve(self) -> None:
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[self._harness_only])
         # Model ids may hold slashes (OpenRouter's "vendor/model"), which the CLI puts in the path as they are.
         app.router.add_post("/v1beta/models/{target:.+}", self._gemini)
         app.router.add_post("/v1/chat/completions", self._openai)
@@ -153,6 +171,26 @@ class Session:
         self._gateway.forget(self)
 
     # -----------------------------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _harness_only(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Serve the harness under test; record anyone else's request, whatever it holds, as `foreign`."""
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if self._is_harness is None or (peer is not None and self._is_harness((peer[0], peer[1]))):
+            return await handler(request)
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            body = {"raw": raw[:65536].decode(errors="replace")}
+        api = gemini.API if request.path.startswith("/v1beta/") else openai.API
+        answer = api.error(404, "Not Found")
+        self._record(api, request, "", body, answer, tokens=TokenUsage(), kind="foreign", status=404)
+        return web.json_response(answer, status=404)
 
     async def _gemini(self, request: web.Request) -> web.StreamResponse:
         model, _, method = request.match_info["target"].rpartition(":")
@@ -294,7 +332,7 @@ class Session:
         answer: dict[str, Any],
         *,
         tokens: TokenUsage,
-        kind: Literal["main", "auxiliary"],
+        kind: Literal["main", "auxiliary", "foreign"],
         turn: int | None = None,
         status: int = 200,
         error: str | None = None,

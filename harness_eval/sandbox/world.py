@@ -25,6 +25,7 @@ from harness_eval.sandbox import _linux, accounts, ssh
 from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
 from harness_eval.sandbox.network import Network
+from harness_eval.sandbox.owners import children, socket_holders, start_time
 from harness_eval.sandbox.tools import program, require_isolation
 from harness_eval.sandbox.tree import NodeTree, Root
 
@@ -90,6 +91,9 @@ class World:
         self._sshds: list[subprocess.Popen[bytes]] = []
         self._inodes: dict[int, str] = {}
         self._commands = 0  # numbers the option files of `_sandboxed`
+        self._listening: list[tuple[str, int]] = []  # the gateway's addresses inside the agent's namespace
+        self._launched: int | None = None  # what the caller started from `command`: the box's outer bwrap
+        self._harness: tuple[int, int] | None = None  # pid and start time of the harness under test, once found
         self._started = False
         self._closed = False
 
@@ -333,7 +337,42 @@ class World:
                 raise
             return sock
 
-        return _linux.in_netns(self._net.pin(self.plan.agent.name), bind)
+        sock = _linux.in_netns(self._net.pin(self.plan.agent.name), bind)
+        self._listening.append(sock.getsockname()[:2])
+        return sock
+
+    def launched(self, pid: int) -> None:
+        """Name the harness under test: `pid` is the process the caller started with an argv from `command`."""
+        self._launched, self._harness = pid, None
+
+    def harness_pid(self) -> int | None:
+        """The harness under test, as a root-namespace pid, or None before it runs or once it is gone.
+
+        It is the first child of the box's init (bwrap, the one child of the launched process): the commands it
+        runs are its descendants, and an orphan that init adopts later started later.
+        """
+        if self._harness is not None:
+            pid, started = self._harness
+            if start_time(pid) == started:
+                return pid
+            self._harness = None
+        if self._launched is None:
+            return None
+        inits = children(self._launched)
+        first = children(inits[0]) if inits else []
+        if not first or (started := start_time(first[0])) is None:
+            return None
+        self._harness = (first[0], started)
+        return first[0]
+
+    def is_harness(self, peer: tuple[str, int]) -> bool:
+        """Whether the connection from `peer` (host, port) to a socket from `listen` is held by the harness under
+        test itself; False for any other process of the world, the harness's own tool commands included."""
+        harness = self.harness_pid()
+        if harness is None:
+            return False
+        pin = self._net.pin(self.plan.agent.name)
+        return any(harness in socket_holders(pin, peer, server) for server in self._listening)
 
     def _hand_over(self, binds: Sequence[Bind]) -> None:
         """Give the agent's account its private tree and its writable binds, whatever the harness put there."""
