@@ -26,6 +26,7 @@ from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
 from harness_eval.sandbox.network import Network
 from harness_eval.sandbox.owners import children, socket_holders, start_time
+from harness_eval.sandbox.reaper import claim
 from harness_eval.sandbox.tools import program, require_isolation
 from harness_eval.sandbox.tree import NodeTree, Root
 
@@ -127,6 +128,7 @@ class World:
         if self.root.exists() and any(self.root.iterdir()):
             raise HarnessEvalError(f"world directory {self.root} is not empty: use a fresh one per trial")
         self._started = True
+        claim(self.root)  # so that `reap_stale_worlds` can tell, should this process die without closing it
         began = time.perf_counter()
         try:
             self._build()
