@@ -24,7 +24,7 @@ from harness_eval.models import Event, NodePlan, WorldPlan
 from harness_eval.sandbox import _linux, accounts, ssh
 from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
-from harness_eval.sandbox.network import Network
+from harness_eval.sandbox.network import Network, release_pins
 from harness_eval.sandbox.owners import children, socket_holders, start_time
 from harness_eval.sandbox.reaper import claim
 from harness_eval.sandbox.tools import program, require_isolation
@@ -53,6 +53,10 @@ _SSHD_CAPS = (
     "CAP_FSETID",
     "CAP_AUDIT_WRITE",
 )
+# Room for what a trial may write beside what it was given (copies of every seeded byte, several times over).
+_DISK_SPARE = 1 << 30
+_DISK_COPIES = 4
+_CONFIG_BYTES = 16 << 20  # a node's /etc, its sandbox options and its sshd's complaints
 _NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _READY_TIMEOUT = 10.0
 _KILL_TIMEOUT = 5.0
@@ -75,9 +79,19 @@ class World:
     `on_event` receives the hosts' log lines from a reader thread, so it must be thread-safe (list.append is).
     """
 
-    def __init__(self, plan: WorldPlan, root: Path, on_event: Callable[[Event], None] | None = None) -> None:
+    def __init__(
+        self,
+        plan: WorldPlan,
+        root: Path,
+        on_event: Callable[[Event], None] | None = None,
+        disk_bytes: int | None = None,
+    ) -> None:
         self.plan = plan
         self.root = root.resolve()
+        # Each node's tree is its own tmpfs of this size: a world cannot fill the machine's disk, and the agent's
+        # mount table names `tmpfs`, never a path of ours. Default: room for a few copies of everything seeded.
+        seeded = sum(max(f.apparent_size or 0, len(f.content)) for n in [plan.agent, *plan.hosts] for f in n.files)
+        self.disk_bytes = disk_bytes or _DISK_SPARE + _DISK_COPIES * seeded
         self.timings: dict[str, float] = {}  # seconds taken by start and close, for run metadata and benches
         nodes = [plan.agent, *plan.hosts]
         names = [n.name for n in nodes]
@@ -134,12 +148,18 @@ class World:
             self._build()
         except BaseException:
             self.close()
+            if self.root.exists():
+                release_pins(self.root)  # no evidence in a world that never ran: its trees go too
             raise
         self.timings["start"] = time.perf_counter() - began
 
     def _build(self) -> None:
         hosts_text = hosts_file(self._nodes)
         for node in self._nodes:
+            own = ((self._backing(node), self.disk_bytes), (self._config(node.name), _CONFIG_BYTES))
+            for directory, size in own:
+                directory.mkdir(parents=True)
+                _linux.mount_tmpfs(directory, size)
             server = node is not self.plan.agent
             write_etc(self._config(node.name) / "etc", node, hosts_text, self._home(node.name), server)
             self._trees[node.name].create_mounts()
@@ -179,13 +199,14 @@ class World:
         self._kill_all()
         self._logs.close()
         self._net.destroy()
-        for host in self.plan.hosts:
-            self._log_socket(host.name).unlink(missing_ok=True)
+        release_pins(self.root / "config")  # the nodes' /etc and log sockets: not evidence
         self.timings["close"] = time.perf_counter() - began
 
     def purge(self) -> None:
         """Close, then delete the whole world directory, evidence included (once verdicts no longer need it)."""
         self.close()
+        if self.root.exists():
+            release_pins(self.root)  # the nodes' tmpfs
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _kill_all(self) -> None:

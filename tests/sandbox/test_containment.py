@@ -151,3 +151,16 @@ def test_accounts_are_synthetic_and_name_the_account(marked: World) -> None:
 def test_the_account_reaches_every_shared_file_a_program_needs(marked: World) -> None:
     """bwrap makes missing parents of a bind 0700 root: OpenSSL's /etc/ssl would then be unreadable to node."""
     assert Agent(marked).ok("ls -d /etc/ssl/certs && test -r /etc/ld.so.cache && echo ok").endswith("ok\n")
+
+
+def test_a_world_cannot_fill_the_disk_and_its_mount_table_names_no_path_of_ours(tmp_path: Path) -> None:
+    with World(make_plan(), tmp_path / "world", disk_bytes=16 << 20) as small:
+        agent = Agent(small)
+        full = agent.run("head -c 32M /dev/zero > /tmp/fill")
+        assert full.returncode != 0 and "No space left on device" in full.stderr
+        remote = agent.run("ssh dest 'head -c 32M /dev/zero > /data/fill'")
+        assert remote.returncode != 0 and "No space left on device" in remote.stderr
+        assert small.backing("agent", "/tmp/fill").stat().st_size <= 16 << 20
+        mounts = agent.ok("cat /proc/self/mountinfo") + agent.ok("ssh dest cat /proc/self/mountinfo")
+        assert str(tmp_path) not in mounts
+        assert " /workspace " in mounts and " /data " in mounts

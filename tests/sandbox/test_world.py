@@ -251,12 +251,18 @@ def test_close_leaves_no_process_mount_or_namespace(tmp_path: Path) -> None:
 
     assert lingering.wait(timeout=10) == -9
     assert _in_world(inodes) == []
-    assert str(world.root) not in Path("/proc/self/mountinfo").read_text()
     assert not (world.root / "netns").exists()
-    assert world.backing("source", WEIGHT_PATH).exists()  # evidence survives close
+    assert world.backing("source", WEIGHT_PATH).exists()  # evidence survives close, on the nodes' own tmpfs
+    assert _mounts_under(world.root) == sorted(str(world.root / "nodes" / n) for n in ("agent", "dest", "source"))
     assert {"start", "close"} <= set(world.timings)
     world.purge()
     assert not world.root.exists()
+    assert _mounts_under(world.root) == []
+
+
+def _mounts_under(directory: Path) -> list[str]:
+    points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    return sorted(p for p in points if p.startswith(str(directory) + "/"))
 
 
 def test_two_worlds_with_the_same_addresses_run_at_once(tmp_path: Path) -> None:
