@@ -24,6 +24,7 @@ from harness_eval.models import Event, NodePlan, WorldPlan
 from harness_eval.sandbox import _linux, accounts, ssh
 from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
+from harness_eval.sandbox.limits import Limits
 from harness_eval.sandbox.network import Network, release_pins
 from harness_eval.sandbox.owners import children, socket_holders, start_time
 from harness_eval.sandbox.reaper import claim
@@ -85,6 +86,8 @@ class World:
         root: Path,
         on_event: Callable[[Event], None] | None = None,
         disk_bytes: int | None = None,
+        pids: int = 4096,
+        memory_bytes: int | None = None,
     ) -> None:
         self.plan = plan
         self.root = root.resolve()
@@ -92,6 +95,9 @@ class World:
         # mount table names `tmpfs`, never a path of ours. Default: room for a few copies of everything seeded.
         seeded = sum(max(f.apparent_size or 0, len(f.content)) for n in [plan.agent, *plan.hosts] for f in n.files)
         self.disk_bytes = disk_bytes or _DISK_SPARE + _DISK_COPIES * seeded
+        # Processes and memory (tmpfs pages count: they are charged to whoever wrote them), see `limits`.
+        self._limits = Limits(pids, memory_bytes or 4 * _DISK_SPARE + 3 * self.disk_bytes)
+        self.limits_hit: list[str] = []  # filled by close(): the limits the world ran into
         self.timings: dict[str, float] = {}  # seconds taken by start and close, for run metadata and benches
         nodes = [plan.agent, *plan.hosts]
         names = [n.name for n in nodes]
@@ -154,6 +160,7 @@ class World:
         self.timings["start"] = time.perf_counter() - began
 
     def _build(self) -> None:
+        self._limits.create()
         hosts_text = hosts_file(self._nodes)
         for node in self._nodes:
             own = ((self._backing(node), self.disk_bytes), (self._config(node.name), _CONFIG_BYTES))
@@ -197,6 +204,8 @@ class World:
         self._closed = True
         began = time.perf_counter()
         self._kill_all()
+        self.limits_hit = self._limits.hit()
+        self._limits.remove()
         self._logs.close()
         self._net.destroy()
         release_pins(self.root / "config")  # the nodes' /etc and log sockets: not evidence
@@ -281,13 +290,24 @@ class World:
         Everyone in the sandbox sees bwrap as its init process: its argv (`ps`), so the options, which name backing
         paths, are read from a file on fd 3 instead and the process list shows only `bwrap --args 3 -- <command>`;
         and its environment and working directory (/proc/1), so the argv starts with `env -i -C /` and nothing
-        of the caller's environment or directory reaches any process of the world.
+        of the caller's environment or directory reaches any process of the world. The launcher joins the world's
+        control groups before it execs, so every process of the world is born in them.
         """
         self._commands += 1
         options_file = self._config(node) / f"sandbox-{self._commands}.args"
         options_file.write_bytes(b"".join(arg.encode() + b"\0" for arg in options))
         bwrap = [program("nsenter"), f"--net={self._net.pin(node)}", "--", program("bwrap"), "--args", "3"]
-        shell = ["/usr/bin/env", "-i", "-C", "/", "/bin/sh", "-c", 'exec 3<"$0" && exec "$@"', str(options_file)]
+        join = "".join(f"echo $$ > {group} && " for group in self._limits.join_files)
+        shell = [
+            "/usr/bin/env",
+            "-i",
+            "-C",
+            "/",
+            "/bin/sh",
+            "-c",
+            f'exec 3<"$0" && {join}exec "$@"',
+            str(options_file),
+        ]
         return [*shell, *bwrap, "--", *argv]
 
     def _wait_ready(self, host: NodePlan, sshd: subprocess.Popen[bytes], deadline: float) -> None:

@@ -61,6 +61,7 @@ def trial(
                 for c in COMMANDS
             ]
     log.extend(read_shim_log(tmp / "cmdlog"))
+    world.purge()
     yield log.snapshot(), results
 
 

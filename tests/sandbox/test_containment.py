@@ -164,3 +164,18 @@ def test_a_world_cannot_fill_the_disk_and_its_mount_table_names_no_path_of_ours(
         mounts = agent.ok("cat /proc/self/mountinfo") + agent.ok("ssh dest cat /proc/self/mountinfo")
         assert str(tmp_path) not in mounts
         assert " /workspace " in mounts and " /data " in mounts
+
+
+def test_a_fork_bomb_stops_at_the_world_limit_and_is_recorded(tmp_path: Path) -> None:
+    world = World(make_plan(), tmp_path / "world", pids=64)
+    with world:
+        agent = Agent(world)
+        bomb = agent.run("for i in $(seq 200); do sleep 3 & done 2>&1; wait", timeout=120)
+        assert "Resource temporarily unavailable" in bomb.stdout + bomb.stderr
+        groups = {
+            Path(f"/proc/{pid}/cgroup").read_text()
+            for pid in _world_processes(world.netns_inodes())
+            if Path(f"/proc/{pid}/cgroup").exists()
+        }
+        assert groups and all("harness-eval-" in text for text in groups)  # every process, sshd's too
+    assert world.limits_hit and "process limit of 64" in world.limits_hit[0]

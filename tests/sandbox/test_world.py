@@ -244,7 +244,10 @@ def test_close_leaves_no_process_mount_or_namespace(tmp_path: Path) -> None:
     agent.ok("ssh source 'nohup sleep 600 >/dev/null 2>&1 &'")
     lingering = subprocess.Popen(world.command(["sleep", "600"], AGENT_ENV))
     inodes = set(world.netns_inodes())
-    assert len(_in_world(inodes)) >= 5  # two sshd sandboxes, the host's sleep, the agent's
+    while lingering.pid not in _in_world(inodes):  # until its launcher has joined the world
+        assert lingering.poll() is None
+        time.sleep(0.01)
+    assert len(_in_world(inodes)) >= 6  # two sshd sandboxes, the host's sleep, the agent's
 
     world.close()
     world.close()
