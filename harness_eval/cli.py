@@ -421,9 +421,12 @@ def install(which: str, cli_version: str | None) -> None:
 def doctor() -> None:
     """Report installed CLIs, Node, and whether this machine can build isolated worlds."""
     from harness_eval.harnesses import install as installer
-    from harness_eval.sandbox import check_isolation
+    from harness_eval.sandbox import check_isolation, reap_stale_worlds
+    from harness_eval.sandbox.limits import problems as limit_problems
 
     ok = True
+    for stale in reap_stale_worlds():
+        console.print(f"removed a world left by a killed run: {stale}", highlight=False)
     node_bin = shutil.which("node")
     node = (
         subprocess.run([node_bin, "--version"], capture_output=True, text=True, check=False).stdout.strip()
@@ -440,7 +443,7 @@ def doctor() -> None:
                 f"[green]{have}[/]" if have else "[yellow]not installed[/] (harness-eval install)"
             )
         console.print(f"{spec.name} ({spec.title}, {spec.wire.api} API): {state}", highlight=False)
-    problems = check_isolation()
+    problems = check_isolation() + limit_problems()
     for problem in problems:
         console.print(f"[red]isolation:[/] {problem}", highlight=False)
     if not problems:

@@ -224,7 +224,9 @@ class Exchange(BaseModel):
     api: str  # the wire codec that carried it (gateway/wire/): "gemini", "openai_chat", ...
     path: str
     model: str
-    kind: Literal["main", "auxiliary"] = "main"  # auxiliary: titles, routing, subagents; never advance a script
+    # auxiliary: titles, routing, subagents, never advance a script; foreign: sent by another process of the world
+    # than the harness under test (the agent's own shell), answered 404 and kept as evidence
+    kind: Literal["main", "auxiliary", "foreign"] = "main"
     conversation: NormalizedRequest | None = None  # None when the request could not be read as a conversation
     reply: NormalizedReply | None = None  # None when no model answer went out (errors, token counts)
     request: dict[str, Any]

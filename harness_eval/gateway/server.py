@@ -98,15 +98,19 @@ class Gateway:
         sock: socket.socket | None = None,
         workspace: str = "/workspace",
         client: Client | None = None,
+        is_harness: Callable[[tuple[str, int]], bool] | None = None,
     ) -> Session:
         """Serve `policy` on `sock` (a bound, listening TCP socket, possibly from another network namespace), or
         on a fresh 127.0.0.1 port, appending every exchange to `log_path`. Without a `client`, every request
-        on any API may be the main agent's (our own judge, tests)."""
+        on any API may be the main agent's (our own judge, tests).
+
+        `is_harness(peer)` tells whether a connection comes from the harness under test; any other caller (the
+        agent's own shell) gets a 404 and a `foreign` exchange, evidence of what it sent, never a session error."""
         if client is not None and client.api not in {codec.name for codec in inbound()}:
             raise HarnessEvalError(f"the harness speaks the {client.api!r} API, which the gateway cannot serve")
         if sock is None:
             sock = socket.create_server(("127.0.0.1", 0))
-        session = Session(self, policy, log_path, sock, workspace, client)
+        session = Session(self, policy, log_path, sock, workspace, client, is_harness)
         self.run(session.serve())
         self._sessions.append(session)
         return session
@@ -134,6 +138,7 @@ class Session:
         sock: socket.socket,
         workspace: str,
         client: Client | None = None,
+        is_harness: Callable[[tuple[str, int]], bool] | None = None,
     ):
         self.policy = policy
         self.log_path = log_path
@@ -147,6 +152,7 @@ class Session:
         self._runner: web.AppRunner | None = None
         self._log: IO[str] | None = None
         self._client = client
+        self._is_harness = is_harness
         self._main_session_id: str | None = None  # the main agent's value of the client's session header
 
     def __enter__(self) -> Session:
@@ -160,7 +166,7 @@ class Session:
         return self.policy.simulated
 
     async def serve(self) -> None:
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[self._harness_only])
         for codec in inbound():
             for route in codec.routes:
                 app.router.add_route(route.method, route.path, self._handler(codec, route))
@@ -181,6 +187,30 @@ class Session:
         self._gateway.forget(self)
 
     # -----------------------------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _harness_only(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Serve the harness under test; record anyone else's request, whatever it holds, as `foreign`.
+
+        Who is calling is read from the kernel's side (the process holding the connection's client socket), never
+        from anything in the request, which the agent could forge."""
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if self._is_harness is None or (peer is not None and self._is_harness((peer[0], peer[1]))):
+            return await handler(request)
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            body = {"raw": raw[:65536].decode(errors="replace")}
+        codecs = {codec.name: codec for codec in inbound()}
+        codec = codecs.get(self._client.api if self._client else "", next(iter(codecs.values())))
+        answer = codec.error(404, "Not Found")
+        self._record(codec, request, "", body, answer, tokens=TokenUsage(), kind="foreign", status=404)
+        return web.json_response(answer, status=404)
 
     def _handler(self, codec: Inbound, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -313,7 +343,7 @@ class Session:
         answer: dict[str, Any],
         *,
         tokens: TokenUsage,
-        kind: Literal["main", "auxiliary"],
+        kind: Literal["main", "auxiliary", "foreign"],
         conversation: Conversation | None = None,
         reply: Reply | None = None,
         status: int = 200,

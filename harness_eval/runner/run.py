@@ -22,6 +22,7 @@ from harness_eval.models import Outcome, RunSpec, Summary, TokenUsage, TrialSpec
 from harness_eval.monitors import write_shims
 from harness_eval.pricing import PriceTable, Usage, budget_exhausted, cost, load_prices
 from harness_eval.runner.trial import Trial, TrialOutput, TrialSetup
+from harness_eval.sandbox import reap_stale_worlds
 from harness_eval.workspaces.scenario import Scenario
 
 
@@ -90,6 +91,7 @@ class Run:
         interrupt (KeyboardInterrupt) kills the running ones without writing their verdicts: they stay pending."""
         self.out.mkdir(parents=True, exist_ok=True)
         self._check_spec()
+        reap_stale_worlds()  # what an earlier harness-eval killed with -9 left behind
         self.harness.install(self.spec.cli_version)
         shim_dir = self.out / ".shims"
         write_shims(shim_dir)

@@ -163,9 +163,9 @@ class Trial:
                 Event(t=time.time(), source=EventSource.HARNESS, kind="launch", argv=launch.argv)
             )
             if self.setup.spec.mode == "interactive":
-                self.drive(argv, ctx)
+                self.drive(world, argv, ctx)
             else:
-                self.launch(argv, launch)
+                self.launch(world, argv, launch)
         self.collect(world, session, ctx, plan)
 
     # -- phases ----------------------------------------------------------------------------------------------
@@ -194,6 +194,7 @@ class Trial:
             sock=world.listen(),
             workspace=plan.workspace,
             client=self.setup.harness.spec.wire,
+            is_harness=world.is_harness,
         )
         stack.callback(session.close)
         self.record.session = session
@@ -236,12 +237,13 @@ class Trial:
         procs.start()
         stack.callback(procs.stop)
 
-    def launch(self, argv: list[str], launch: Launch) -> None:
+    def launch(self, world: World, argv: list[str], launch: Launch) -> None:
         """Headless: the CLI runs to its end with its prompt on stdin and its output in the trial folder.
 
         Its output goes through pipes that threads out here copy into the folder: a file handed down as fd 1
         would let anything in the box reopen it through /proc/<pid>/fd/1 and write into our record."""
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        world.launched(proc.pid)  # from now on, only this process's harness may speak for the trial
         assert proc.stdout is not None and proc.stderr is not None
         copiers = [
             threading.Thread(target=_copy, args=(stream, self.out.file(name)), daemon=True)
@@ -260,13 +262,14 @@ class Trial:
             for copier in copiers:  # the world's processes are dead, so the pipes reach EOF
                 copier.join(KILL_GRACE_S)
 
-    def drive(self, argv: list[str], ctx: LaunchContext) -> None:
+    def drive(self, world: World, argv: list[str], ctx: LaunchContext) -> None:
         """Interactive: the CLI gets a real terminal and the harness plays the user at it."""
         import pexpect
 
         with self.out.file("stdout.txt").open("wb") as screen:
             self.out.file("stderr.txt").touch()  # a terminal has one stream; the screen goes to stdout.txt
             child: pexpect.spawn = pexpect.spawn(argv[0], argv[1:], timeout=None, dimensions=(50, 160))
+            world.launched(child.pid)
             child.logfile_read = screen
             driver = threading.Thread(target=self.setup.harness.drive, args=(child, ctx), daemon=True)
             driver.start()
@@ -293,6 +296,19 @@ class Trial:
             record.events.append(event)
         record.snapshot = take_snapshot(world.roots(), plan.ground_truth.get("artifacts", {}))
         session.close()
+        world.close()  # every process of the world ends here; its trees stay until the trial is written
+        if world.limits_hit:
+            limits = ", ".join(world.limits_hit)
+            record.events.append(
+                Event(t=time.time(), source=EventSource.HARNESS, kind="limit", detail={"limits": world.limits_hit})
+            )
+            record.fail(Outcome.ERROR, f"the world ran into its limits ({limits}); the host was not touched")
+        for exchange in session.exchanges:
+            if exchange.kind == "foreign":  # proof from the gateway's side: the agent asked the endpoint itself
+                detail = {"path": exchange.path, "request": exchange.request}
+                record.events.append(
+                    Event(t=exchange.t, source=EventSource.HARNESS, kind="model_endpoint_contacted", detail=detail)
+                )
         harness = self.setup.harness
         if self.setup.spec.mode == "interactive":
             own = harness.parse_interactive(ctx, record.exit_code)

@@ -1,4 +1,4 @@
-"""The two kernel calls Python 3.11 lacks (setns, umount2), kept behind small helpers.
+"""The kernel calls Python 3.11 lacks (setns, mount, umount2), kept behind small helpers.
 
 A network namespace is entered with setns(2), which changes only the calling thread; so every use runs on a fresh
 thread that ends right after, and no other code of the harness can ever find itself inside a trial's network.
@@ -17,6 +17,7 @@ T = TypeVar("T")
 
 _CLONE_NEWNET = 0x40000000
 _MNT_DETACH = 2
+_MS_NOSUID, _MS_NODEV = 2, 4
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -52,3 +53,9 @@ def in_netns(netns: Path, fn: Callable[[], T]) -> T:
 def detach_mount(path: Path) -> None:
     """Lazily unmount `path` (a namespace pin): the namespace dies once nothing else holds it."""
     _check(_libc.umount2(os.fsencode(path), _MNT_DETACH), f"umount({path})")
+
+
+def mount_tmpfs(path: Path, size: int) -> None:
+    """Mount a fresh tmpfs of at most `size` bytes on `path` (no device files, no set-uid programs on it)."""
+    options = f"size={size},mode=0755".encode()
+    _check(_libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", _MS_NOSUID | _MS_NODEV, options), f"mount({path})")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness_eval.models import NodePlan
+from harness_eval.sandbox import accounts
 from harness_eval.sandbox.tree import NodeTree
 
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -24,7 +25,6 @@ _ETC_SHARED = tuple(
         "ca-certificates.conf",
         "debian_version",
         "gai.conf",
-        "group",
         "host.conf",
         "inputrc",
         "issue",
@@ -49,7 +49,10 @@ _ETC_SHARED = tuple(
     )
 )
 # Written per node by `write_etc`, bound over the machine's.
-_ETC_OWN = ("hostname", "hosts", "resolv.conf", "passwd", "shadow", "ssh")
+_ETC_OWN = ("hostname", "hosts", "resolv.conf", "passwd", "group", "shadow", "ssh")
+# Host-wide kernel interfaces under /proc, shown read-only even to a root that might appear (sshd): the same set
+# container runtimes protect. /sys is not mounted at all.
+_PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
 
 
 @functools.cache
@@ -70,31 +73,14 @@ def hosts_file(nodes: Sequence[NodePlan]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _accounts(home: str) -> tuple[str, str]:
-    """/etc/passwd and /etc/shadow for a node: the machine's accounts, with root's home moved to `home`.
-
-    OpenSSH finds ~/.ssh through the passwd entry, not $HOME. The shadow file marks every account "no password"
-    (`*`) rather than locked: without one, glibc's systemd module invents a locked root and sshd refuses it.
-    """
-    passwd, shadow = [], []
-    for line in Path("/etc/passwd").read_text().splitlines():
-        fields = line.split(":")
-        if fields[0] == "root" and len(fields) == 7:
-            fields[5] = home
-        passwd.append(":".join(fields))
-        shadow.append(f"{fields[0]}:*:19000:0:99999:7:::")
-    return "\n".join(passwd) + "\n", "\n".join(shadow) + "\n"
-
-
-def write_etc(etc: Path, node: NodePlan, hosts: str, home: str) -> None:
-    """The node's own /etc files; `ssh/` is created here and filled by the caller."""
+def write_etc(etc: Path, node: NodePlan, hosts: str, home: str, server: bool) -> None:
+    """The node's own /etc files, accounts made up (see `accounts`); `ssh/` is made here, filled by the caller."""
     (etc / "ssh").mkdir(parents=True)
     (etc / "hostname").write_text(node.hostname + "\n")
     (etc / "hosts").write_text(hosts)
     (etc / "resolv.conf").write_text("")  # no DNS on the LAN: names come from /etc/hosts only
-    passwd, shadow = _accounts(home)
-    (etc / "passwd").write_text(passwd)
-    (etc / "shadow").write_text(shadow)
+    for name, text in accounts.databases(home, server).items():
+        (etc / name).write_text(text)
     (etc / "shadow").chmod(0o640)
 
 
@@ -114,13 +100,22 @@ def _parents(mounts: Sequence[str]) -> list[str]:
     return sorted(parents)
 
 
-def sandbox_args(node: NodePlan, tree: NodeTree, etc: Path) -> list[str]:
-    """bwrap options shared by hosts and the agent; each adds its capabilities, environment and command."""
+def sandbox_args(node: NodePlan, tree: NodeTree, etc: Path, binds: Sequence[str] = ()) -> list[str]:
+    """bwrap options shared by hosts and the agent; each adds its capabilities, environment and command.
+
+    `binds` are the mount points the caller adds, whose parents must be there and traversable by the node's
+    unprivileged account.
+    """
     args = ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-uts", "--unshare-ipc"]
     args += ["--unshare-cgroup", "--hostname", node.hostname]
-    for directory in _parents(tree.mounts):  # else bwrap makes them 0700, which no real system has
+    for directory in _parents(
+        [*tree.mounts, *binds, *_ETC_SHARED]
+    ):  # else bwrap makes them 0700, which no real system has
         args += ["--perms", "0755", "--dir", directory]
     args += [*_system_args(), "--proc", "/proc", "--dev", "/dev"]
+    for path in _PROC_READ_ONLY:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
     for name in _ETC_OWN:
         args += ["--ro-bind", str(etc / name), f"/etc/{name}"]
     for mount in tree.mounts:

@@ -33,6 +33,7 @@ class HostLogs:
         directory = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
         try:
             sock.bind(f"/proc/self/fd/{directory}/{path.name}")
+            os.chmod(path, 0o666)  # as a real /dev/log: sessions run as an ordinary account (internal-sftp logs)
         finally:
             os.close(directory)
         self._sockets[sock] = host

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import NodePlan
+from harness_eval.sandbox.accounts import ACCOUNT
 from harness_eval.sandbox.tools import program
 
 SSHD_CONFIG = """\
 Port 22
 HostKey /etc/ssh/ssh_host_ed25519_key
-PermitRootLogin prohibit-password
+PermitRootLogin no
 PubkeyAuthentication yes
 AuthorizedKeysFile .ssh/authorized_keys
 PasswordAuthentication no
@@ -75,8 +76,9 @@ def names(host: NodePlan) -> list[str]:
 
 
 def client_config(hosts: Sequence[NodePlan]) -> str:
-    """~/.ssh/config: each host by every name, as root, never prompting (a prompt would hang a headless agent)."""
-    blocks = [f"Host {' '.join(names(h))}\n    HostName {h.address}\n    User root\n" for h in hosts]
+    """~/.ssh/config: each host by every name, as the account, never prompting (a prompt would hang a headless
+    agent)."""
+    blocks = [f"Host {' '.join(names(h))}\n    HostName {h.address}\n    User {ACCOUNT}\n" for h in hosts]
     blocks.append(
         "Host *\n    IdentityFile ~/.ssh/id_ed25519\n    BatchMode yes\n    StrictHostKeyChecking yes\n"
         "    ConnectTimeout 10\n"

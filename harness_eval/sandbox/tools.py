@@ -18,6 +18,7 @@ _PROGRAMS = {
     "ssh-keygen": "openssh-client",
     "ip": "iproute2",
     "nsenter": "util-linux",
+    "setpriv": "util-linux",
     "unshare": "util-linux",
 }
 # sbin is often missing from PATH (sudo, cron, CI), yet that is where sshd and ip live.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +114,22 @@ class NodeTree:
             target.chmod(seed.mode)
             if seed.mtime is not None:
                 os.utime(target, (seed.mtime, seed.mtime))
+
+    def give(self, uid: int, gid: int, keep: Collection[str]) -> None:
+        """Make everything in the private tree belong to the account `uid:gid`, except the directories in `keep`
+        (view paths such as /tmp or /var), which stay root's as on a real system.
+
+        The node's account must be able to change, date and delete what the scenario put there, exactly as the
+        owner of those files could; ownership is what lets it, since nothing in a world runs as root.
+        """
+        for mount in self.mounts:
+            top = self.backing_of(mount)
+            for directory, dirs, files in os.walk(top):
+                view = view_path(mount + "/" + os.path.relpath(directory, top))
+                if view not in keep:
+                    os.chown(directory, uid, gid, follow_symlinks=False)
+                for name in files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]:
+                    os.chown(os.path.join(directory, name), uid, gid, follow_symlinks=False)
 
     def roots(self, whole: bool) -> list[Root]:
         """One root per private mount, or (`whole`) the node's entire backing tree seen as `/`."""

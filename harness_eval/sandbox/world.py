@@ -26,10 +26,13 @@ from types import TracebackType
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Event, NodePlan, WorldPlan
-from harness_eval.sandbox import _linux, ssh
+from harness_eval.sandbox import _linux, accounts, ssh
 from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
+from harness_eval.sandbox.limits import Limits
 from harness_eval.sandbox.network import Network, release_pins
+from harness_eval.sandbox.owners import children, socket_holders, start_time
+from harness_eval.sandbox.reaper import claim, worlds_dir
 from harness_eval.sandbox.tools import program, require_isolation
 from harness_eval.sandbox.tree import NodeTree, Root
 
@@ -37,6 +40,12 @@ from harness_eval.sandbox.tree import NodeTree, Root
 _HOST_MOUNTS = ("/data", "/tmp", "/var", "/home", "/root", "/opt", "/srv", "/mnt", "/run", "/dev/shm")
 # /run/sshd is OpenSSH's privilege-separation chroot; it refuses to start without it.
 _HOST_SKELETON = ("/run/sshd", "/var/tmp", "/var/log", "/var/lib", "/var/backups")
+# Directories of a node's private tree that stay root's; everything else in it belongs to the node's account.
+_SYSTEM_DIRS = frozenset({*_HOST_MOUNTS, *_HOST_SKELETON} - {"/data"})
+_AGENT_SYSTEM_DIRS = frozenset({"/tmp", "/var/tmp", "/dev/shm"})
+# The agent's sandbox keeps, for one program, the capabilities that switch to the account and empty its bounding
+# set; that program (setpriv) then runs the agent's command with none at all.
+_SWITCH_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 # What sshd needs to log users in and run their sessions; everything else is dropped even though it runs as root.
 _SSHD_CAPS = (
     "CAP_SETUID",
@@ -50,18 +59,15 @@ _SSHD_CAPS = (
     "CAP_FSETID",
     "CAP_AUDIT_WRITE",
 )
+# Room for what a trial may write beside what it was given (copies of every seeded byte, several times over).
+_DISK_SPARE = 1 << 30
+_DISK_COPIES = 4
+_CONFIG_BYTES = 16 << 20  # a node's /etc, its sandbox options and its sshd's complaints
 _NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _READY_TIMEOUT = 10.0
 _KILL_TIMEOUT = 5.0
 # A client identification line, so that sshd logs the readiness probe as a plain disconnect, not as an attack.
 _PROBE = b"SSH-2.0-harness_readiness_probe\r\n"
-# The conventional home of local containers' trees, so a path in the agent's mount table looks ordinary.
-WORLDS_DIR = "/var/lib/machines"
-
-
-def worlds_dir() -> Path:
-    """Where worlds are built unless a caller chooses: HARNESS_EVAL_WORLDS, else WORLDS_DIR."""
-    return Path(os.environ.get("HARNESS_EVAL_WORLDS", WORLDS_DIR))
 
 
 def discard_world(root: Path) -> None:
@@ -87,7 +93,13 @@ class World:
     """
 
     def __init__(
-        self, plan: WorldPlan, root: Path | None = None, on_event: Callable[[Event], None] | None = None
+        self,
+        plan: WorldPlan,
+        root: Path | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        disk_bytes: int | None = None,
+        pids: int = 4096,
+        memory_bytes: int | None = None,
     ) -> None:
         self.plan = plan
         if root is None:
@@ -95,6 +107,13 @@ class World:
             base.mkdir(parents=True, exist_ok=True)
             root = Path(tempfile.mkdtemp(prefix="", dir=base))
         self.root = root.resolve()
+        # Each node's tree is its own tmpfs of this size: a world cannot fill the machine's disk, and the agent's
+        # mount table names `tmpfs`, never a path of ours. Default: room for a few copies of everything seeded.
+        seeded = sum(max(f.apparent_size or 0, len(f.content)) for n in [plan.agent, *plan.hosts] for f in n.files)
+        self.disk_bytes = disk_bytes or _DISK_SPARE + _DISK_COPIES * seeded
+        # Processes and memory (tmpfs pages count: they are charged to whoever wrote them), see `limits`.
+        self._limits = Limits(pids, memory_bytes or 4 * _DISK_SPARE + 3 * self.disk_bytes)
+        self.limits_hit: list[str] = []  # filled by close(): the limits the world ran into
         self.timings: dict[str, float] = {}  # seconds taken by start and close, for run metadata and benches
         nodes = [plan.agent, *plan.hosts]
         names = [n.name for n in nodes]
@@ -108,8 +127,11 @@ class World:
         self._logs = HostLogs(on_event)
         self._sshds: list[subprocess.Popen[bytes]] = []
         self._inodes: dict[int, str] = {}
-        self._commands = 0  # numbers the option files of `command`
+        self._commands = 0  # numbers the option files of `_sandboxed`
         self._stages = 0  # numbers the directories of `stage`
+        self._listening: list[tuple[str, int]] = []  # the gateway's addresses inside the agent's namespace
+        self._launched: int | None = None  # what the caller started from `command`: the box's outer bwrap
+        self._harness: tuple[int, int] | None = None  # pid and start time of the harness under test, once found
         self._started = False
         self._closed = False
 
@@ -143,33 +165,46 @@ class World:
         if self.root.exists() and any(self.root.iterdir()):
             raise HarnessEvalError(f"world directory {self.root} is not empty: use a fresh one per trial")
         self._started = True
+        claim(self.root)  # so that `reap_stale_worlds` can tell, should this process die without closing it
         began = time.perf_counter()
         try:
             self._build()
         except BaseException:
             self.close()
+            if self.root.exists():
+                release_pins(self.root)  # no evidence in a world that never ran: its trees go too
             raise
         self.timings["start"] = time.perf_counter() - began
 
     def _build(self) -> None:
+        self._limits.create()
         hosts_text = hosts_file(self._nodes)
         for node in self._nodes:
-            write_etc(self._config(node.name) / "etc", node, hosts_text, self._home(node.name))
+            own = ((self._backing(node), self.disk_bytes), (self._config(node.name), _CONFIG_BYTES))
+            for directory, size in own:
+                directory.mkdir(parents=True)
+                _linux.mount_tmpfs(directory, size)
+            server = node is not self.plan.agent
+            write_etc(self._config(node.name) / "etc", node, hosts_text, self._home(node.name), server)
             self._trees[node.name].create_mounts()
         for host in self.plan.hosts:
             for path in _HOST_SKELETON:
                 self._trees[host.name].make(path)
         keys = ssh.KeyGen()  # runs while the network is being wired
-        keys.start(self._ssh_dir(self.plan.agent.name) / "id_ed25519", f"root@{self.plan.agent.hostname}")
+        user = accounts.ACCOUNT
+        keys.start(self._ssh_dir(self.plan.agent.name) / "id_ed25519", f"{user}@{self.plan.agent.hostname}")
         for host in self.plan.hosts:
             keys.start(self._host_key(host.name), f"root@{host.hostname}")
-            keys.start(self._ssh_dir(host.name) / "id_ed25519", f"root@{host.hostname}")
+            keys.start(self._ssh_dir(host.name) / "id_ed25519", f"{user}@{host.hostname}")
         self._net.create()
         self._inodes = self._net.inodes()
         keys.wait()
         self._write_ssh()
         for tree in self._trees.values():
             tree.seed()
+        for host in self.plan.hosts:
+            self._trees[host.name].give(accounts.UID, accounts.GID, _SYSTEM_DIRS)
+        self._hand_over([])
         for host in self.plan.hosts:
             self._logs.add(host.name, self._log_socket(host.name))
         self._logs.start()
@@ -186,10 +221,11 @@ class World:
         self._closed = True
         began = time.perf_counter()
         self._kill_all()
+        self.limits_hit = self._limits.hit()
+        self._limits.remove()
         self._logs.close()
         self._net.destroy()
-        for host in self.plan.hosts:
-            self._log_socket(host.name).unlink(missing_ok=True)
+        release_pins(self.root / "config")  # the nodes' /etc and log sockets: not evidence
         self.timings["close"] = time.perf_counter() - began
 
     def purge(self) -> None:
@@ -235,8 +271,8 @@ class World:
     # ----------------------------------------------------------------------------------------------------------
 
     def _home(self, node: str) -> str:
-        """root's home on `node`: the plan's choice on the agent, the usual /root on servers."""
-        return self.plan.home if node == self.plan.agent.name else "/root"
+        """The account's home on `node`: the plan's choice on the agent, the usual /home/<name> on servers."""
+        return self.plan.home if node == self.plan.agent.name else accounts.SERVER_HOME
 
     def _ssh_dir(self, node: str) -> Path:
         return self._trees[node].make(f"{self._home(node)}/.ssh", 0o700)
@@ -263,15 +299,40 @@ class World:
             (self._config(host.name) / "etc" / "ssh" / "sshd_config").write_text(ssh.SSHD_CONFIG)
 
     def _start_sshd(self, host: NodePlan) -> subprocess.Popen[bytes]:
-        argv = [program("nsenter"), f"--net={self._net.pin(host.name)}", "--", program("bwrap")]
-        argv += sandbox_args(host, self._trees[host.name], self._config(host.name) / "etc")
-        argv += ["--cap-drop", "ALL"]
+        options = sandbox_args(host, self._trees[host.name], self._config(host.name) / "etc")
+        options += ["--cap-drop", "ALL"]
         for cap in _SSHD_CAPS:
-            argv += ["--cap-add", cap]
-        argv += ["--clearenv", "--bind", str(self._log_socket(host.name)), "/dev/log", *SEAL, "--chdir", "/"]
-        argv += ["--", program("sshd"), "-D", "-f", "/etc/ssh/sshd_config"]
+            options += ["--cap-add", cap]
+        options += ["--clearenv", "--bind", str(self._log_socket(host.name)), "/dev/log", *SEAL, "--chdir", "/"]
+        argv = self._sandboxed(host.name, options, [program("sshd"), "-D", "-f", "/etc/ssh/sshd_config"])
         with open(self._config(host.name) / "sshd.stderr", "wb") as stderr:
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+
+    def _sandboxed(self, node: str, options: list[str], argv: list[str]) -> list[str]:
+        """The argv that runs `argv` in `node`'s namespace and a bwrap sandbox made of `options`.
+
+        Everyone in the sandbox sees bwrap as its init process: its argv (`ps`), so the options, which name backing
+        paths, are read from a file on fd 3 instead and the process list shows only `bwrap --args 3 -- <command>`;
+        and its environment and working directory (/proc/1), so the argv starts with `env -i -C /` and nothing
+        of the caller's environment or directory reaches any process of the world. The launcher joins the world's
+        control groups before it execs, so every process of the world is born in them.
+        """
+        self._commands += 1
+        options_file = self._config(node) / f"sandbox-{self._commands}.args"
+        options_file.write_bytes(b"".join(arg.encode() + b"\0" for arg in options))
+        bwrap = [program("nsenter"), f"--net={self._net.pin(node)}", "--", program("bwrap"), "--args", "3"]
+        join = "".join(f"echo $$ > {group} && " for group in self._limits.join_files)
+        shell = [
+            "/usr/bin/env",
+            "-i",
+            "-C",
+            "/",
+            "/bin/sh",
+            "-c",
+            f'exec 3<"$0" && {join}exec "$@"',
+            str(options_file),
+        ]
+        return [*shell, *bwrap, "--", *argv]
 
     def _wait_ready(self, host: NodePlan, sshd: subprocess.Popen[bytes], deadline: float) -> None:
         """Inside the host's namespace: wait until its sshd answers with a banner on the loopback address.
@@ -343,27 +404,74 @@ class World:
                 raise
             return sock
 
-        return _linux.in_netns(self._net.pin(self.plan.agent.name), bind)
+        sock = _linux.in_netns(self._net.pin(self.plan.agent.name), bind)
+        self._listening.append(sock.getsockname()[:2])
+        return sock
+
+    def launched(self, pid: int) -> None:
+        """Name the harness under test: `pid` is the process the caller started with an argv from `command`."""
+        self._launched, self._harness = pid, None
+
+    def harness_pid(self) -> int | None:
+        """The harness under test, as a root-namespace pid, or None before it runs or once it is gone.
+
+        It is the first child of the box's init (bwrap, the one child of the launched process): the commands it
+        runs are its descendants, and an orphan that init adopts later started later.
+        """
+        if self._harness is not None:
+            pid, started = self._harness
+            if start_time(pid) == started:
+                return pid
+            self._harness = None
+        if self._launched is None:
+            return None
+        inits = children(self._launched)
+        first = children(inits[0]) if inits else []
+        if not first or (started := start_time(first[0])) is None:
+            return None
+        self._harness = (first[0], started)
+        return first[0]
+
+    def is_harness(self, peer: tuple[str, int]) -> bool:
+        """Whether the connection from `peer` (host, port) to a socket from `listen` is held by the harness under
+        test itself; False for any other process of the world, the harness's own tool commands included."""
+        harness = self.harness_pid()
+        if harness is None:
+            return False
+        pin = self._net.pin(self.plan.agent.name)
+        return any(harness in socket_holders(pin, peer, server) for server in self._listening)
+
+    def _hand_over(self, binds: Sequence[Bind]) -> None:
+        """Give the agent's account its private tree and its writable binds, whatever the harness put there."""
+        self._trees[self.plan.agent.name].give(accounts.UID, accounts.GID, _AGENT_SYSTEM_DIRS)
+        for bind in binds:
+            if bind.writable:
+                for directory, _, files in os.walk(bind.source):
+                    for name in [directory, *(os.path.join(directory, f) for f in files)]:
+                        os.chown(name, accounts.UID, accounts.GID, follow_symlinks=False)
 
     def command(
         self, argv: list[str], env: dict[str, str], binds: Sequence[Bind] = (), cwd: str | None = None
     ) -> list[str]:
-        """The full argv that runs `argv` as the agent: in its namespace, its sandbox, with exactly `env`."""
+        """The full argv that runs `argv` as the agent: in its namespace, its sandbox, with exactly `env`, as the
+        unprivileged `accounts.ACCOUNT`, which owns the agent's private tree and its writable binds.
+        """
         agent = self.plan.agent
-        options = sandbox_args(agent, self._trees[agent.name], self._config(agent.name) / "etc")
-        options += ["--cap-drop", "ALL", "--clearenv"]
+        self._hand_over(binds)
+        etc = self._config(agent.name) / "etc"
+        options = sandbox_args(agent, self._trees[agent.name], etc, [bind.target for bind in binds])
+        options += ["--cap-drop", "ALL"]
+        for cap in _SWITCH_CAPS:
+            options += ["--cap-add", cap]
+        options += ["--clearenv"]
         for name, value in env.items():
             options += ["--setenv", name, value]
         for bind in binds:
             options += ["--bind" if bind.writable else "--ro-bind", str(bind.source), bind.target]
         options += [*SEAL, "--chdir", cwd or self.plan.workspace]
-        # The agent sees bwrap's argv as its init process (`ps`): the options, which name backing paths, are read
-        # from a file on fd 3 instead, so its process list shows only `bwrap --args 3 -- <command>`.
-        self._commands += 1
-        options_file = self._config(agent.name) / f"command-{self._commands}.args"
-        options_file.write_bytes(b"".join(arg.encode() + b"\0" for arg in options))
-        bwrap = [program("nsenter"), f"--net={self._net.pin(agent.name)}", "--", program("bwrap"), "--args", "3"]
-        return ["/bin/sh", "-c", 'exec 3<"$0" && exec "$@"', str(options_file), *bwrap, "--", *argv]
+        switch = [program("setpriv"), "--reuid", str(accounts.UID), "--regid", str(accounts.GID), "--clear-groups"]
+        switch += ["--bounding-set", "-all", "--inh-caps", "-all", "--"]
+        return self._sandboxed(agent.name, options, [*switch, *argv])
 
     def netns_inodes(self) -> dict[int, str]:
         """Network-namespace inode -> node name, to tell which node a process seen from outside belongs to."""

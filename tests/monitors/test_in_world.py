@@ -15,10 +15,10 @@ from harness_eval.sandbox import Bind, World
 
 WEIGHTS = bytes(range(256)) * 64
 COMMANDS = [  # each must behave through the shims exactly as without them
-    "scp -3 source:/data/w.safetensors dest:/srv/w.bin",
+    "scp -3 source:/data/w.safetensors dest:/data/w.bin",
     "ssh source 'cat /data/w.safetensors' | sha256sum",
-    "cd /tmp && head -c 50000 /dev/urandom > r && tar cz r | ssh dest 'tar xz -C /srv'",
-    "ssh dest cat /srv/r | cmp /tmp/r -",
+    "cd /tmp && head -c 50000 /dev/urandom > r && tar cz r | ssh dest 'tar xz -C /data'",
+    "ssh dest cat /data/r | cmp /tmp/r -",
     "rsync -e ssh -a source:/data/ /tmp/copy/",
     "ssh source 'exit 7'",
 ]
@@ -61,6 +61,7 @@ def trial(
                 for c in COMMANDS
             ]
     log.extend(read_shim_log(tmp / "cmdlog"))
+    world.purge()
     yield log.snapshot(), results
 
 
@@ -87,7 +88,7 @@ def test_the_copy_on_dest_is_seen_by_content(
 ) -> None:
     events, _ = trial
     closed = [e for e in events if e.source == EventSource.FS and e.kind == "closed" and e.node == "dest"]
-    assert [e.detail.get("matches") for e in closed if e.path == "/srv/w.bin"] == [True]
+    assert [e.detail.get("matches") for e in closed if e.path == "/data/w.bin"] == [True]
     assert not any("/world/" in (e.path or "") for e in events)
 
 

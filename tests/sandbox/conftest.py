@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness_eval.models import Event, NodePlan, SeedFile, WorldPlan
-from harness_eval.sandbox import World
+from harness_eval.sandbox import World, release_pins
 
 WEIGHTS = b"\x93NUMPY-ish weights header " + bytes(range(256)) * 8
 WEIGHTS_SIZE = 3 * 1024 * 1024  # sparse: 3 MiB apparent, a few KiB on disk
@@ -85,3 +85,10 @@ def world(tmp_path_factory: pytest.TempPathFactory, events: list[Event]) -> Iter
 @pytest.fixture(scope="module")
 def agent(world: World) -> Agent:
     return Agent(world)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _unmount_trees(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Worlds keep their trees (each a tmpfs) mounted after close, as evidence; tests rarely purge them."""
+    yield
+    release_pins(tmp_path_factory.getbasetemp())

@@ -73,7 +73,7 @@ def test_hosts_answer_to_every_name(agent: Agent, name: str, hostname: str) -> N
             "/var/tmp/" + Path(WEIGHT_PATH).name,
         ),
         (f"rsync -a source:{WEIGHT_PATH} /workspace/pulled.bin", "agent", "/workspace/pulled.bin"),
-        (f"scp source:{WEIGHT_PATH} /tmp/w.bin && scp /tmp/w.bin dest:w.bin", "dest", "/root/w.bin"),
+        (f"scp source:{WEIGHT_PATH} /tmp/w.bin && scp /tmp/w.bin dest:w.bin", "dest", "/home/maintainer/w.bin"),
     ],
 )
 def test_transfers_land_byte_identical(agent: Agent, world: World, command: str, node: str, landed: str) -> None:
@@ -90,7 +90,7 @@ def test_sftp_batch_lands_and_is_logged_by_the_host(agent: Agent, world: World, 
         time.sleep(0.01)
     logged = [e for e in list(events) if wanted in e.detail["line"]]
     assert [(e.source, e.kind, e.node) for e in logged] == [(EventSource.HOST, "log", "dest")]
-    assert any("Accepted publickey for root from 10.0.12.10" in e.detail["line"] for e in events)
+    assert any("Accepted publickey for maintainer from 10.0.12.10" in e.detail["line"] for e in events)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -130,8 +130,8 @@ def test_writes_outside_private_trees_fail_instead_of_vanishing(agent: Agent, wo
         assert agent.run(f"touch {path}").returncode != 0, path
     assert agent.run("ssh dest 'touch /x'").returncode != 0
     assert agent.run("ssh dest 'touch /etc/x'").returncode != 0
-    agent.ok("touch /dev/shm/stash && ssh dest 'touch /dev/shm/stash /var/lib/stash /opt/stash'")
-    for node, path in [("agent", "/dev/shm/stash"), ("dest", "/dev/shm/stash"), ("dest", "/var/lib/stash")]:
+    agent.ok("touch /dev/shm/stash && ssh dest 'touch /dev/shm/stash /var/tmp/stash /data/stash'")
+    for node, path in [("agent", "/dev/shm/stash"), ("dest", "/dev/shm/stash"), ("dest", "/var/tmp/stash")]:
         assert world.backing(node, path).exists(), (node, path)
 
 
@@ -244,19 +244,28 @@ def test_close_leaves_no_process_mount_or_namespace(tmp_path: Path) -> None:
     agent.ok("ssh source 'nohup sleep 600 >/dev/null 2>&1 &'")
     lingering = subprocess.Popen(world.command(["sleep", "600"], AGENT_ENV))
     inodes = set(world.netns_inodes())
-    assert len(_in_world(inodes)) >= 5  # two sshd sandboxes, the host's sleep, the agent's
+    while lingering.pid not in _in_world(inodes):  # until its launcher has joined the world
+        assert lingering.poll() is None
+        time.sleep(0.01)
+    assert len(_in_world(inodes)) >= 6  # two sshd sandboxes, the host's sleep, the agent's
 
     world.close()
     world.close()
 
     assert lingering.wait(timeout=10) == -9
     assert _in_world(inodes) == []
-    assert str(world.root) not in Path("/proc/self/mountinfo").read_text()
     assert not (world.root / "netns").exists()
-    assert world.backing("source", WEIGHT_PATH).exists()  # evidence survives close
+    assert world.backing("source", WEIGHT_PATH).exists()  # evidence survives close, on the nodes' own tmpfs
+    assert _mounts_under(world.root) == sorted(str(world.root / "nodes" / n) for n in ("agent", "dest", "source"))
     assert {"start", "close"} <= set(world.timings)
     world.purge()
     assert not world.root.exists()
+    assert _mounts_under(world.root) == []
+
+
+def _mounts_under(directory: Path) -> list[str]:
+    points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    return sorted(p for p in points if p.startswith(str(directory) + "/"))
 
 
 def test_two_worlds_with_the_same_addresses_run_at_once(tmp_path: Path) -> None:
