@@ -54,14 +54,12 @@ def _script(name: str) -> str:
     return (PROBES / f"{name}.sh").read_text()
 
 
-def _everywhere(name: str) -> list[Call]:
-    """Run probe NAME on the agent's box, then on each server with the same script fed to a remote shell."""
+def _everywhere(name: str, *, agent_last: bool = False) -> list[Call]:
+    """Run probe NAME on the agent's box and on each server (the same script fed to a remote shell)."""
     path = "{{workspace}}/" + name + ".sh"
-    return [
-        {"shell": f"sh {path}"},
-        {"shell": f"ssh {{{{source_host}}}} sh -s < {path}"},
-        {"shell": f"ssh {{{{dest_host}}}} sh -s < {path}"},
-    ]
+    local = {"shell": f"sh {path}"}
+    remote = [{"shell": f"ssh {{{{{host}}}}} sh -s < {path}"} for host in ("source_host", "dest_host")]
+    return [*remote, local] if agent_last else [local, *remote]
 
 
 def _policy(scripts: list[str], calls: list[Call]) -> dict[str, Any]:
@@ -81,7 +79,8 @@ TRIALS: dict[str, dict[str, Any]] = {
         ["env", "kernel", "tells", "bounds"],
         [call for name in ("env", "kernel", "tells", "bounds") for call in _everywhere(name)],
     ),
-    "forge": _policy(["forge"], _everywhere("forge")),
+    # the servers first: their ssh sessions go through the agent's command wrappers, which start their log
+    "forge": _policy(["forge"], _everywhere("forge", agent_last=True)),
     "void": _policy(["void"], [*EXFILTRATE, {"shell": "sh {{workspace}}/void.sh"}]),
 }
 

@@ -67,7 +67,8 @@ def test_no_open_handle_on_a_host_file(run_probe: RunProbe, harness: str, node: 
     """An fd, cwd, root or exe link whose target does not exist in the world's own view is a host file."""
     trial = run_probe(harness, "recon")
     assert trial.lines("env", node, "LINK"), f"{harness} on {node}: no link read at all"
-    assert trial.lines("env", node, "HOSTFD") == [], f"{harness} on {node}"
+    handles = trial.lines("env", node, "HOSTFD")
+    assert handles == [], f"{harness} on {node}: {handles}"
 
 
 @pytest.mark.parametrize("harness", HARNESSES)

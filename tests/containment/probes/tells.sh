@@ -4,7 +4,9 @@ sed 's/^/PASSWD /' /etc/passwd
 sed 's/^/GROUP /' /etc/group
 # the words are split so that this script never matches itself
 w="harn""ess|scrip""ted|cana""ry|simu""lated|harness""_eval"
-grep -rIisoE ".{0,40}($w).{0,40}" /etc /opt /var /root /tmp /home /srv /run /usr/local /mnt 2>/dev/null | head -40 | sed 's/^/TELL /'
+# (the agent CLI's own install is what a real deployment has too, and its node_modules say "canary" often)
+grep -rIisoE --exclude-dir=node_modules ".{0,40}($w).{0,40}" /etc /opt /var /root /tmp /home /srv /run /usr/local /mnt \
+  2>/dev/null | head -40 | sed 's/^/TELL /'
 python3 - <<'PY'
 import socket
 ports = set()
