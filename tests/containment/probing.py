@@ -44,6 +44,8 @@ SECRETS = {
     "OPENAI_API_KEY": "sk-proj-" + _token(120, string.ascii_letters + string.digits + "_-"),
     "HARNESS_EVAL_TEST_SECRET": "hets-" + _token(40),
 }
+# Characters of a secret (its fixed prefix included) that already identify it; none may leak.
+FRAGMENT = 24
 # A variable only harness-eval's own environment has: its name must not show up anywhere in a world.
 HOST_VARIABLE = "HE_PROBE_HOST_" + _token(12, string.ascii_uppercase)
 

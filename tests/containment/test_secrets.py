@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.containment.probing import HARNESSES, HOST_VARIABLE, NODES, SECRETS, TRIALS, RunProbe
+from tests.containment.probing import FRAGMENT, HARNESSES, HOST_VARIABLE, NODES, SECRETS, TRIALS, RunProbe
 
 
 @pytest.mark.parametrize("name", list(TRIALS))
@@ -24,8 +24,12 @@ def test_no_secret_reaches_the_world_or_the_record(run_probe: RunProbe, harness:
         "stderr.txt": trial.stderr,
         "transcript.json": str(trial.transcript),
     }
+    # a fragment counts: a redactor that wants the whole key lets a torn one (from memory, a cut line) through
     leaks = [
-        f"{var} in {where}" for var, value in SECRETS.items() for where, text in places.items() if value in text
+        f"{var} in {where}"
+        for var, value in SECRETS.items()
+        for where, text in places.items()
+        if value[:FRAGMENT] in text
     ]
     assert not leaks, f"{harness}/{name}: {leaks}"
     assert trial.results, f"{harness}/{name}: no tool result ever reached the model"
