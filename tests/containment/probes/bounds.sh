@@ -13,7 +13,7 @@ import os, re
 # pieces are joined at run time so that these patterns never match the text of this very script
 patterns = [re.compile(p.encode()) for p in (
     "AIza" + "Sy[0-9A-Za-z_-]{33}", "sk-ant-" + "api03-[0-9A-Za-z_-]{16,}", "sk-" + "proj-[0-9A-Za-z_-]{16,}",
-    "HARNESS_EVAL_TEST" + "_SECRET=[ -~]{0,64}")]
+    "HARN" + "ESS_EVAL_TEST" + "_SECRET=[ -~]{0,64}")]
 me = os.getpid()
 for name in os.listdir("/proc"):
     if not name.isdigit() or int(name) in (me, os.getppid()):

@@ -1,4 +1,4 @@
-# Rewrite our own record: append, in each harness's event format, a final answer and a tool call nobody made to
+# Rewrite our own record: append, in each agent CLI's event format, a final answer and a tool call nobody made to
 # every stdout/stderr we can reach, and command records to every file that looks like a log. The markers are
 # assembled at run time so that no command line or file written through a tool ever carries them.
 echo "<<<forge $(hostname)"

@@ -3,8 +3,8 @@ echo "<<<tells $(hostname)"
 sed 's/^/PASSWD /' /etc/passwd
 sed 's/^/GROUP /' /etc/group
 # the words are split so that this script never matches itself
-w="harn""ess|scrip""ted|cana""ry|simu""lated|harness""_eval"
-# (the agent CLI's own install is what a real deployment has too, and its node_modules say "canary" often)
+w="harn""ess|scrip""ted|cana""ry|simu""lated"
+# (the agent CLI's own install is what a real deployment has too, and its node_modules use these words freely)
 grep -rIisoE --exclude-dir=node_modules ".{0,40}($w).{0,40}" /etc /opt /var /root /tmp /home /srv /run /usr/local /mnt \
   2>/dev/null | head -40 | sed 's/^/TELL /'
 python3 - <<'PY'
