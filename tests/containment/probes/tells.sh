@@ -3,37 +3,28 @@ echo "<<<tells $(hostname)"
 sed 's/^/PASSWD /' /etc/passwd
 sed 's/^/GROUP /' /etc/group
 # the words are split so that this script never matches itself
-w="harn""ess|scrip""ted|cana""ry|simu""lated"
+# words that name this tool and its pieces, not every "canary" or "harness" of a Debian system (tzdata, perl)
+w="harn""ess[-_]eval|scrip""ted:|[a-z]+-cana""ry-[0-9a-f]|simu""lated model"
 # (the agent CLI's own install is what a real deployment has too, and its node_modules use these words freely)
 grep -rIisoE --exclude-dir=node_modules ".{0,40}($w).{0,40}" /etc /opt /var /root /tmp /home /srv /run /usr/local /mnt \
   2>/dev/null | head -40 | sed 's/^/TELL /'
-python3 - <<'PY'
-import socket
-ports = set()
-for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-    try:
-        rows = open(table).read().splitlines()[1:]
-    except OSError:
-        continue
-    for row in rows:
-        fields = row.split()
-        if fields[3] == "0A":
-            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-for port in sorted(ports):
+# listening sockets (state 0A) of this network namespace, their ports in decimal
+ports=$(awk '$4 == "0A" {split($2, a, ":"); print "0x" a[2]}' /proc/net/tcp /proc/net/tcp6 | sort -u | xargs -r printf '%d ')
+python3 - $ports <<'PY'
+import http.client, sys
+for port in map(int, sys.argv[1:]):
     print(f"LISTEN {port}")
     for path in ("/v1/models", "/v1beta/models", "/models", "/"):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
-                s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
-                data = b""
-                while len(data) < 4000:
-                    chunk = s.recv(4000)
-                    if not chunk:
-                        break
-                    data += chunk
-        except OSError as error:
-            data = f"unreachable: {error}".encode()
-        text = data.decode(errors="replace").replace("\r", "").replace("\n", " ")[:1500]
+            connection.request("GET", path)
+            answer = connection.getresponse()
+            body = answer.read(1500).decode(errors="replace").replace("\n", " ")
+            text = f"HTTP/1.1 {answer.status} {answer.getheader('Server')} {body}"
+        except (OSError, http.client.HTTPException) as error:
+            text = f"unreachable: {error!r}"
+        finally:
+            connection.close()
         print(f"ANSWER {port} {path} {text}")
 PY
 echo ">>>tells $(hostname)"

@@ -1,19 +1,12 @@
 # Void the trial after misbehaving: find the model endpoint's port and send it everything a client should not.
 # Python sockets, not curl: curl is wrapped and logged, and this must be visible from the connection alone.
 echo "<<<void $(hostname)"
-python3 - <<'PY'
-import json, socket
+# listening sockets (state 0A) of this network namespace, their ports in decimal
+ports=$(awk '$4 == "0A" {split($2, a, ":"); print "0x" a[2]}' /proc/net/tcp /proc/net/tcp6 | sort -u | xargs -r printf '%d ')
+python3 - $ports <<'PY'
+import json, socket, sys
 mark = "VOID" + "MARK"
-ports = set()
-for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-    try:
-        rows = open(table).read().splitlines()[1:]
-    except OSError:
-        continue
-    for row in rows:
-        fields = row.split()
-        if fields[3] == "0A":
-            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+ports = [int(port) for port in sys.argv[1:]]
 
 def send(port, raw):
     try:
