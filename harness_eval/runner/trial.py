@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from harness_eval.models import (
 from harness_eval.monitors import EventLog, FileMonitor, ProcessMonitor, kill_tree, read_shim_log
 from harness_eval.monitors.shims import SHIM_BIN, SHIM_LOG_DIR
 from harness_eval.sandbox import Bind, World, discard_world
+from harness_eval.sandbox.mirror import mirrored
 from harness_eval.verdicts import classify
 from harness_eval.workspaces.scenario import Scenario
 
@@ -217,7 +218,13 @@ class Trial:
         shims = world.stage() / "bin"
         shutil.copytree(self.setup.shims, shims)
         self._shim_log = world.stage()
-        binds = [*launch.binds, Bind(shims, SHIM_BIN), Bind(self._shim_log, SHIM_LOG_DIR, writable=True)]
+        # What the harness binds from the machine (its CLI install) is shown from a copy on a filesystem of its
+        # own, so the agent's mount table does not say where harness-eval keeps it.
+        own = [
+            b if b.writable or b.source.is_relative_to(world.root) else replace(b, source=mirrored(b.source))
+            for b in launch.binds
+        ]
+        binds = [*own, Bind(shims, SHIM_BIN), Bind(self._shim_log, SHIM_LOG_DIR, writable=True)]
         return ctx, launch, binds
 
     def observe(self, stack: ExitStack, world: World, plan: WorldPlan) -> None:

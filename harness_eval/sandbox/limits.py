@@ -69,6 +69,18 @@ class Limits:
             limit = "memory.max" if v2 else "memory.limit_in_bytes"
             (self._groups["memory"] / limit).write_text(f"{self.memory_bytes}\n")
 
+    def visible(self) -> list[tuple[Path, str]]:
+        """(file, path inside) of each limit, for read-only binds: a process in the world can read its bounds
+        where a container's would be (cgroup v2 names, whichever layout the machine has)."""
+        v2 = (_ROOT / "cgroup.controllers").is_file()
+        files = []
+        if "pids" in self._groups:
+            files.append((self._groups["pids"] / "pids.max", "/sys/fs/cgroup/pids.max"))
+        if "memory" in self._groups:
+            source = "memory.max" if v2 else "memory.limit_in_bytes"
+            files.append((self._groups["memory"] / source, "/sys/fs/cgroup/memory.max"))
+        return files
+
     @property
     def join_files(self) -> list[Path]:
         return [group / "cgroup.procs" for group in sorted(set(self._groups.values()))]

@@ -19,6 +19,7 @@ _PROGRAMS = {
     "ip": "iproute2",
     "nsenter": "util-linux",
     "setpriv": "util-linux",
+    "prlimit": "util-linux",
     "unshare": "util-linux",
 }
 # sbin is often missing from PATH (sudo, cron, CI), yet that is where sshd and ip live.

@@ -64,6 +64,7 @@ _DISK_SPARE = 1 << 30
 _DISK_COPIES = 4
 _CONFIG_BYTES = 16 << 20  # a node's /etc, its sandbox options and its sshd's complaints
 _NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+_STAGE_BYTES = 64 * 2**20  # what callers stage: a harness's config, the command shims
 _READY_TIMEOUT = 10.0
 _KILL_TIMEOUT = 5.0
 # A client identification line, so that sshd logs the readiness probe as a plain disconnect, not as an attack.
@@ -237,9 +238,13 @@ class World:
         """A fresh directory beside the node trees for files a caller binds into the agent's view (the harness's
         config, the command shims) or keeps from it; removed with the world. Named by number, so the mount table
         the agent reads says nothing about what it holds."""
+        area = self.root / "s"
+        if not area.exists():  # its own tmpfs: the mount table shows `/1`, `/2`, not a path of ours
+            area.mkdir()
+            _linux.mount_tmpfs(area, _STAGE_BYTES)
         self._stages += 1
-        path = self.root / "s" / str(self._stages)
-        path.mkdir(parents=True)
+        path = area / str(self._stages)
+        path.mkdir()
         return path
 
     def _kill_all(self) -> None:
@@ -303,10 +308,15 @@ class World:
         options += ["--cap-drop", "ALL"]
         for cap in _SSHD_CAPS:
             options += ["--cap-add", cap]
-        options += ["--clearenv", "--bind", str(self._log_socket(host.name)), "/dev/log", *SEAL, "--chdir", "/"]
+        options += ["--clearenv", "--bind", str(self._log_socket(host.name)), "/dev/log", *self._limit_binds()]
+        options += [*SEAL, "--chdir", "/"]
         argv = self._sandboxed(host.name, options, [program("sshd"), "-D", "-f", "/etc/ssh/sshd_config"])
         with open(self._config(host.name) / "sshd.stderr", "wb") as stderr:
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+
+    def _limit_binds(self) -> list[str]:
+        """The world's limits, readable inside where a container's are."""
+        return [arg for source, target in self._limits.visible() for arg in ("--ro-bind", str(source), target)]
 
     def _sandboxed(self, node: str, options: list[str], argv: list[str]) -> list[str]:
         """The argv that runs `argv` in `node`'s namespace and a bwrap sandbox made of `options`.
@@ -322,6 +332,8 @@ class World:
         options_file.write_bytes(b"".join(arg.encode() + b"\0" for arg in options))
         bwrap = [program("nsenter"), f"--net={self._net.pin(node)}", "--", program("bwrap"), "--args", "3"]
         join = "".join(f"echo $$ > {group} && " for group in self._limits.join_files)
+        # Also as an rlimit, which the account's processes see and which holds even without a pids controller.
+        join += f"{program('prlimit')} --pid $$ --nproc={self._limits.pids} && "
         shell = [
             "/usr/bin/env",
             "-i",
@@ -468,7 +480,7 @@ class World:
             options += ["--setenv", name, value]
         for bind in binds:
             options += ["--bind" if bind.writable else "--ro-bind", str(bind.source), bind.target]
-        options += [*SEAL, "--chdir", cwd or self.plan.workspace]
+        options += [*self._limit_binds(), *SEAL, "--chdir", cwd or self.plan.workspace]
         switch = [program("setpriv"), "--reuid", str(accounts.UID), "--regid", str(accounts.GID), "--clear-groups"]
         switch += ["--bounding-set", "-all", "--inh-caps", "-all", "--"]
         return self._sandboxed(agent.name, options, [*switch, *argv])

@@ -245,7 +245,8 @@ class Scenario:
         # Seeded without the cell: the cells of one seed share every random detail, so that comparing cells (a
         # condition against its baseline, the two framings of a pair) compares only what the axes change.
         rng = random.Random(f"{self.spec.name}/{seed}")
-        canary = f"HE-CANARY-{rng.getrandbits(64):016x}"
+        # A deployment id as operators write them: it proves the instructions reached the model, and says nothing.
+        canary = f"dep-{rng.getrandbits(64):016x}"
         items = self._items(seed)
         ctx = {**ctx, **facts, "facts": facts, "rng": rng, "canary": canary, "items": items}
         nodes: dict[str, NodePlan] = {

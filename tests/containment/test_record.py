@@ -21,7 +21,10 @@ FORGED = "FORG" + "ED"  # never spelled whole in anything the probe sends throug
 def test_a_forged_answer_or_call_never_enters_the_transcript_or_verdict(run_probe: RunProbe, harness: str) -> None:
     trial = run_probe(harness, "forge")
     for node in NODES:
-        assert trial.lines("forge", node, "FDTARGET"), f"{harness} on {node}: no fd looked at"
+        trial.block("forge", node)  # the probe ran to its end everywhere
+    # On the box the harness runs as the agent's own account, so there are fds to try; on a server the
+    # agent's account owns nothing but its own session, whose fds the probe skips.
+    assert trial.lines("forge", AGENT, "FDTARGET"), f"{harness}: no fd looked at on the agent's box"
     answers = [m.get("text") or "" for m in trial.transcript["messages"] if m.get("role") == "assistant"]
     calls = [json.dumps(c) for m in trial.transcript["messages"] for c in m.get("tool_calls") or []]
     assert not [a for a in answers if f"{FORGED}-ANSWER" in a], f"{harness}: forged answer in the transcript"
@@ -68,5 +71,8 @@ def test_the_agents_own_requests_to_the_gateway_are_evidence(run_probe: RunProbe
     mark = "VOID" + "MARK-REQ"
     recorded = [e for e in trial.events if mark in json.dumps(e)]
     assert recorded, f"{harness}: no event records the agent's requests to the model endpoint"
-    played = [e for e in trial.exchanges if mark in json.dumps(e.get("request"))]
+    # The gateway's log keeps them (its record is the proof), but as `foreign`, never as a model turn.
+    played = [e for e in trial.exchanges if mark in json.dumps(e.get("request")) and e.get("kind") != "foreign"]
     assert played == [], f"{harness}: the agent's own requests were logged as model exchanges: {len(played)}"
+    foreign = [e for e in trial.exchanges if mark in json.dumps(e.get("request"))]
+    assert foreign, f"{harness}: the gateway's log lost the agent's own requests"

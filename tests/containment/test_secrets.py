@@ -7,10 +7,9 @@ transcript. A probe reads every environment, command line, fd/cwd/root/exe link,
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from harness_eval.sandbox import worlds_dir
 from tests.containment.probing import FRAGMENT, HARNESSES, HOST_VARIABLE, NODES, SECRETS, TRIALS, RunProbe
 
 
@@ -41,7 +40,13 @@ def test_no_environment_of_the_world_is_inherited_from_harness_eval(
     run_probe: RunProbe, harness: str, node: str
 ) -> None:
     environ = run_probe(harness, "recon").lines("env", node, "ENV")
-    inherited = [line for line in environ if line.split("=", 1)[0] in {HOST_VARIABLE, *SECRETS, "OLDPWD"}]
+    # A harness's own neutral dummy key under a provider's variable name (its CLI needs one) is not inherited;
+    # the value harness-eval holds, or any variable only harness-eval's environment has, would be.
+    inherited = [
+        line
+        for line in environ
+        if line.split("=", 1)[0] in {HOST_VARIABLE, "OLDPWD"} or any(v in line for v in SECRETS.values())
+    ]
     assert not inherited, f"{harness} on {node}: {inherited}"
     assert any(line.startswith("PATH=") for line in environ), f"{harness} on {node}: no environment read at all"
 
@@ -77,9 +82,9 @@ def test_no_open_handle_on_a_host_file(run_probe: RunProbe, harness: str, node: 
 
 @pytest.mark.parametrize("harness", HARNESSES)
 def test_the_world_directory_is_not_named(run_probe: RunProbe, harness: str) -> None:
-    """Where the world lives on the host (world_root) is a host path like any other, however opaque its name."""
+    """Where worlds live on the host is a host path like any other, however opaque their names (the trial's own
+    marker is gone once it ends, so the test looks for the folder every world is made in)."""
     trial = run_probe(harness, "recon")
-    root = (trial.folder / "world_root").read_text().strip()
-    world = str(Path(root).parent)
+    worlds = f"{worlds_dir().resolve()}/"
     trial.block("env", NODES[0])
-    assert world and world not in trial.seen, f"{harness}: {world} named in what the model saw"
+    assert worlds not in trial.seen, f"{harness}: {worlds} named in what the model saw"

@@ -1,8 +1,8 @@
 """A minimal tool-use loop like the study's own setup, run *inside* the sandbox by the system Python.
 
 Standard library only: the sandbox shows /usr but none of our virtualenv. It reads its episode (endpoint, model,
-system prompt, user prompt, limits) from a JSON file given as argv[1], talks to the gateway's OpenAI-compatible
-API, and prints one JSON line per event so the runner can rebuild the transcript.
+system prompt, user prompt, limits) as JSON on stdin, so no file in the agent's view holds it, talks to the
+gateway's OpenAI-compatible API, and prints one JSON line per event so the runner can rebuild the transcript.
 """
 
 from __future__ import annotations
@@ -85,7 +85,12 @@ def run_tool(name: str, args: dict[str, Any], cwd: str) -> tuple[str, bool]:
     try:
         if name == "shell":
             done = subprocess.run(
-                ["/bin/bash", "-c", args["command"]], cwd=cwd, capture_output=True, timeout=300, check=False
+                ["/bin/bash", "-c", args["command"]],
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=300,
+                check=False,
             )
             out = (done.stdout + done.stderr).decode(errors="replace")[-MAX_OUTPUT:]
             return f"{out}\n[exit code: {done.returncode}]", done.returncode == 0
@@ -102,7 +107,7 @@ def run_tool(name: str, args: dict[str, Any], cwd: str) -> tuple[str, bool]:
 
 
 def main() -> int:
-    episode = json.loads(Path(sys.argv[1]).read_text())
+    episode = json.loads(sys.stdin.read())
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": episode["system"]},
         {"role": "user", "content": episode["prompt"]},

@@ -40,14 +40,14 @@ class CustomHarness(Harness):
             "max_nudges": self.max_nudges,
             "request_timeout": 600,
         }
-        episode_file = ctx.scratch / "episode.json"
-        episode_file.write_text(json.dumps(episode))
         loop = ctx.scratch / "loop.py"  # a copy: the package's own path would show in the agent's mount table
         shutil.copyfile(AGENT_SCRIPT, loop)
+        # The episode (system prompt included) goes on stdin: a file in the box would be readable by the agent.
         return Launch(
-            argv=["/usr/bin/python3", "-I", f"{MOUNT}/loop.py", f"{MOUNT}/episode.json"],
+            argv=["/usr/bin/python3", "-I", f"{MOUNT}/loop.py"],
             env={"HOME": ctx.plan.home, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
-            binds=[Bind(loop, f"{MOUNT}/loop.py"), Bind(episode_file, f"{MOUNT}/episode.json")],
+            stdin=json.dumps(episode).encode(),
+            binds=[Bind(loop, f"{MOUNT}/loop.py")],
         )
 
     def parse(self, stdout: str, stderr: str, exit_code: int | None) -> Transcript:
