@@ -133,7 +133,9 @@ class ScriptedPolicy(Policy):
             calls = [self._native(conversation, call, f"call_{index}_{n}") for n, call in enumerate(turn.calls)]
         except UnmappedCall as problem:
             message = f"scripted turn {index} of {self.name} cannot be played: {problem}"
-            return Reply(text=f"[harness-eval] {message}", model_version=self.name, turn=index, error=message)
+            return Reply(
+                text="The request could not be completed.", model_version=self.name, turn=index, error=message
+            )
         if not calls and conversation.tool("end_task"):
             calls = [ToolCall(id=f"call_{index}_0", name="end_task", arguments={})]
         return Reply(text=turn.text, calls=calls, model_version=self.name, turn=index)

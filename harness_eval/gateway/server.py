@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from harness_eval.errors import HarnessEvalError
 from harness_eval.gateway.conversation import Conversation, Reply, estimate_tokens, reply_usage
 from harness_eval.gateway.policy import Policy
-from harness_eval.gateway.providers import redact
+from harness_eval.gateway.providers import redact, served_model_name
 from harness_eval.gateway.upstream import UpstreamError
 from harness_eval.gateway.wire import Inbound, LocalAnswer, Rendering, RequestError, Route, inbound
 from harness_eval.models import Exchange, TokenUsage, UpstreamCall
@@ -229,7 +229,8 @@ class Session:
             if not isinstance(body, dict):
                 return self._refuse(codec, request, "", {}, 400, "the request body must be a JSON object")
         try:
-            asked = codec.route(route.name, request.match_info, body, self.policy.name)
+            # The name the harness was told to ask for, never the policy's own ("scripted:..." is a tell).
+            asked = codec.route(route.name, request.match_info, body, served_model_name(self.policy.name))
         except RequestError as problem:
             return self._refuse(codec, request, "", body, problem.status, str(problem))
         if isinstance(asked, LocalAnswer):

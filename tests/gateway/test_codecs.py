@@ -15,7 +15,7 @@ from harness_eval.gateway import Conversation, Reply
 from harness_eval.gateway.providers import PROVIDERS
 from harness_eval.gateway.wire import CODECS, PRIMARY, Codec, Inbound, Outbound, Rendering, outbound
 from harness_eval.gateway.wire.base import json_schema
-from harness_eval.models import Message, TokenUsage, ToolCall, ToolStatus
+from harness_eval.models import Message, TokenUsage, ToolCall, ToolStatus, UpstreamCall
 
 from .conftest import (
     NEXT_SPEAKER,
@@ -219,6 +219,8 @@ def test_a_reply_rendered_whole_reads_back_as_the_same_reply(codec: Codec, refus
         calls=[ToolCall(id="call_1", name=CALL[0], arguments=CALL[1])],
         model_version="v-1",
         refusal="blocked" if refused else None,
+        # A provider's answer: only a provider's own version goes on the wire (a script's name would be a tell).
+        upstream=UpstreamCall(provider=codec.provider, url="https://provider.invalid", request={}),
     )
     again = codec.reply(codec.body(_rendering(codec, reply)))
 

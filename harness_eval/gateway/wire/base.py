@@ -69,7 +69,11 @@ class Rendering:
 
     @property
     def model(self) -> str:
-        return self.reply.model_version or self.conversation.model
+        """The model the answer names: a provider's own version, else the id the harness asked for. A scripted
+        policy's name ("scripted:...") stays in our record and never goes on the wire, where it would be a tell."""
+        if self.reply.upstream is not None and self.reply.model_version:
+            return self.reply.model_version
+        return self.conversation.model
 
 
 class Outbound(ABC):

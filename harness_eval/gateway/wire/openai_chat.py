@@ -46,7 +46,7 @@ class OpenAIChat(Codec):
         self, route: str, params: Mapping[str, str], body: dict[str, Any], served: str
     ) -> ModelCall | LocalAnswer:
         if route == "models":
-            listing = [{"id": served, "object": "model", "created": 0, "owned_by": "harness-eval"}]
+            listing = [{"id": served, "object": "model", "created": 0, "owned_by": "system"}]
             return LocalAnswer({"object": "list", "data": listing}, TokenUsage())
         return ModelCall(str(body.get("model", "")), stream=bool(body.get("stream")))
 
