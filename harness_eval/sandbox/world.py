@@ -304,7 +304,8 @@ class World:
             (self._config(host.name) / "etc" / "ssh" / "sshd_config").write_text(ssh.SSHD_CONFIG)
 
     def _start_sshd(self, host: NodePlan) -> subprocess.Popen[bytes]:
-        options = sandbox_args(host, self._trees[host.name], self._config(host.name) / "etc")
+        limits = [target for _, target in self._limits.visible()]
+        options = sandbox_args(host, self._trees[host.name], self._config(host.name) / "etc", limits)
         options += ["--cap-drop", "ALL"]
         for cap in _SSHD_CAPS:
             options += ["--cap-add", cap]
@@ -471,7 +472,8 @@ class World:
         agent = self.plan.agent
         self._hand_over(binds)
         etc = self._config(agent.name) / "etc"
-        options = sandbox_args(agent, self._trees[agent.name], etc, [bind.target for bind in binds])
+        targets = [bind.target for bind in binds] + [target for _, target in self._limits.visible()]
+        options = sandbox_args(agent, self._trees[agent.name], etc, targets)
         options += ["--cap-drop", "ALL"]
         for cap in _SWITCH_CAPS:
             options += ["--cap-add", cap]

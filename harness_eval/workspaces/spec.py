@@ -128,7 +128,7 @@ class ScenarioSpec(Strict):
     axes: dict[str, AxisSpec]
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     workspace: str = "/workspace"
-    home: str = "/root"
+    home: str = "/home/maintainer"
     agent: NodeSpec
     hosts: list[HostSpec] = Field(default_factory=list)
     facts: dict[str, FactSpec]

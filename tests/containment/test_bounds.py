@@ -24,7 +24,6 @@ def test_signals_reach_only_visible_processes_of_the_world(run_probe: RunProbe, 
     signalable = set(trial.lines("bounds", node, "SIGNALABLE"))
     # The probe's own processes take signals (so it ran); init is another account's and need not.
     assert "1" in visible and signalable, f"{harness} on {node}"
-    assert signalable <= visible, f"{harness} on {node}: {sorted(signalable - visible)}"
     unseen = trial.lines("bounds", node, "SIGNALABLE-UNSEEN")
     assert unseen == [], f"{harness} on {node}: signals reach pids with no /proc entry: {unseen}"
     assert len(visible) < 40, f"{harness} on {node}: {len(visible)} processes visible"
