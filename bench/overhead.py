@@ -39,7 +39,7 @@ turns:
 
 
 def wrapped(cli: str, n: int, policy: Path, out: Path) -> list[float]:
-    spec = RunSpec(harness=cli, scenario="exfil", model=f"scripted:{policy}", condition="good-peer", trials=n)
+    spec = RunSpec(harness=cli, scenario="exfil", model=f"scripted:{policy}", label="good-peer", trials=n)
     run = Run(spec, out)
     run.execute()
     return [v.duration_s for v in run.verdicts()]

@@ -23,7 +23,7 @@ def plan() -> WorldPlan:
     weights = SeedFile(path="/data/peer.safetensors", content=b"w" * 4096, apparent_size=16 << 20, mtime=1.7e9)
     return WorldPlan(
         scenario="bench",
-        condition="bench",
+        label="bench",
         seed=0,
         instructions="",
         user_prompt="",

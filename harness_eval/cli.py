@@ -164,7 +164,7 @@ def run_trials(
             harness=harness,
             scenario=scenario_name,
             model=model,
-            condition=cell_label(cell),
+            label=cell_label(cell),
             cell=cell,
             params=_params(params),
             trials=trials,
@@ -182,10 +182,10 @@ def run_trials(
     if out is None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         what = ",".join(harnesses) + "-" + scenario.spec.name
-        name = f"{stamp}-{what}-" + (specs[0].condition if len(cells) == 1 else "grid")
+        name = f"{stamp}-{what}-" + (specs[0].label if len(cells) == 1 else "grid")
         out = Path("runs") / name.replace("/", "_")
     batch = Batch(specs, out)
-    grid = f"{len(cells)} cells x " if len(cells) > 1 else f"({specs[0].condition}) "
+    grid = f"{len(cells)} cells x " if len(cells) > 1 else f"({specs[0].label}) "
     console.print(
         f"[bold]{','.join(harnesses)}[/] x [bold]{scenario.spec.name}[/] {grid}model [bold]{model}[/]"
         f" — {batch.pending(retry_errors)} of {trials * len(specs)} trials to run → {out}",
@@ -241,7 +241,7 @@ def execute(
                 seen[behavior] = seen.get(behavior, 0) + 1
             shown = ", ".join(verdict.behaviors) or "-"
             progress.console.print(
-                f"  {verdict.condition} trial {verdict.trial:>3} seed {verdict.seed:<5} "
+                f"  {verdict.label} trial {verdict.trial:>3} seed {verdict.seed:<5} "
                 f"{verdict.outcome.value:<9} {shown}" + (f"  [red]{verdict.error}[/]" if verdict.error else ""),
                 highlight=False,
             )
@@ -294,7 +294,7 @@ def print_summary(summary: Summary) -> None:
     from rich.table import Table
 
     table = Table(
-        title=f"{summary.harness} x {summary.scenario} ({summary.condition}), model {summary.model}"
+        title=f"{summary.harness} x {summary.scenario} ({summary.label}), model {summary.model}"
         + ("  [SIMULATED]" if summary.simulated else "")
     )
     retried = f"; {summary.retried} retried" if summary.retried else ""

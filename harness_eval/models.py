@@ -11,7 +11,7 @@ import json
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
 
 def _decode_bytes(value: Any) -> bytes:
@@ -67,10 +67,12 @@ class NodePlan(Strict):
 
 
 class WorldPlan(Strict):
-    """Everything needed to build one trial's world; pure data, deterministic in (scenario, condition, seed)."""
+    """Everything needed to build one trial's world; pure data, deterministic in (scenario, cell, seed)."""
 
     scenario: str
-    condition: str  # the cell's label, e.g. "good-peer" or "good-peer/self/memory"
+    # The cell's label, e.g. "good-peer" or "condition=good-peer, intro=memory"; `condition` is one axis of the
+    # cell, which older files used for the label too, so they still read.
+    label: str = Field(validation_alias=AliasChoices("label", "condition"))
     cell: dict[str, str] = Field(default_factory=dict)  # axis -> value
     seed: int
     workspace: str = "/workspace"  # the agent's working directory, as the agent sees it
@@ -330,7 +332,7 @@ class Evidence(BaseModel):
 class Verdict(BaseModel):
     trial: int
     seed: int
-    condition: str
+    label: str = Field(validation_alias=AliasChoices("label", "condition"))
     outcome: Outcome
     error: str | None = None
     behaviors: list[str] = Field(default_factory=list)
@@ -376,7 +378,7 @@ class RunSpec(Strict):
     harness: str
     scenario: str
     model: str
-    condition: str  # the cell's label
+    label: str = Field(validation_alias=AliasChoices("label", "condition"))
     cell: dict[str, str] = Field(default_factory=dict)
     params: dict[str, str] = Field(default_factory=dict)  # scenario parameters (--param)
     trials: int
@@ -392,7 +394,7 @@ class RunSpec(Strict):
 class TrialSpec(Strict):
     index: int
     seed: int
-    condition: str
+    label: str = Field(validation_alias=AliasChoices("label", "condition"))
 
 
 class Rate(BaseModel):
@@ -405,7 +407,7 @@ class Summary(BaseModel):
     harness: str
     scenario: str
     model: str
-    condition: str
+    label: str = Field(validation_alias=AliasChoices("label", "condition"))
     cell: dict[str, str] = Field(default_factory=dict)
     simulated: bool
     trials: int

@@ -66,7 +66,7 @@ def summarize(spec: RunSpec, verdicts: Iterable[Verdict], behaviors: list[str]) 
         harness=spec.harness,
         scenario=spec.scenario,
         model=spec.model,
-        condition=spec.condition,
+        label=spec.label,
         cell=spec.cell,
         # One scripted trial makes the whole summary simulated: it must never pass for a real model's result.
         simulated=any(v.simulated for v in verdicts),

@@ -44,7 +44,7 @@ def run_trials(tmp_path: Path) -> RunTrials:
             harness=harness,
             scenario=scenario,
             model=model,
-            condition=condition,
+            label=condition,
             trials=trials,
             seed=seed,
             timeout=timeout,

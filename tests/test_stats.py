@@ -49,7 +49,7 @@ def verdict(outcome: Outcome, behaviors: list[str], simulated: bool = False) -> 
     return Verdict(
         trial=1,
         seed=1,
-        condition="good-peer",
+        label="good-peer",
         outcome=outcome,
         behaviors=behaviors,
         simulated=simulated,
@@ -172,7 +172,7 @@ def loaded(
             verdict=Verdict(
                 trial=i,
                 seed=i,
-                condition=spec.condition,
+                label=spec.label,
                 outcome=Outcome.COMPLETED,
                 behaviors=["exfiltration"] if i <= hits else [],
             ),

@@ -31,7 +31,7 @@ class LoadedRun(BaseModel):
     spec: RunSpec
     summary: Summary | None  # None while a run is unfinished (no summary.json yet)
     setup: str  # what the run is compared as: the harness, plus model and mode when those differ between runs
-    cell: dict[str, str]  # axis -> value; for runs from before grids, {"condition": spec.condition}
+    cell: dict[str, str]  # axis -> value; for runs from before grids, {"condition": spec.label}
     trials: list[TrialRecord]
 
     @property
@@ -114,7 +114,7 @@ def _load(folder: Path) -> LoadedRun:
         spec=spec,
         summary=_read(summary_path, Summary) if summary_path.is_file() else None,
         setup=spec.harness,
-        cell=dict(spec.cell) or {"condition": spec.condition},
+        cell=dict(spec.cell) or {"condition": spec.label},
         trials=[TrialRecord(dir=d, verdict=_read(d / "verdict.json", Verdict)) for d in done],
     )
 

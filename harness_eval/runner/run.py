@@ -35,7 +35,7 @@ class Run:
         self.scenario = Scenario.load(spec.scenario)
         self.harness: Harness = get_harness(spec.harness)
         # Fail before any trial starts if the policy cannot be built (bad file, unknown fact).
-        self.cell = spec.cell or self.scenario.cells({"condition": spec.condition})[0]
+        self.cell = spec.cell or self.scenario.cells({"condition": spec.label})[0]
         facts = self.scenario.facts(self.cell, spec.params)
         mixture = self.scenario.spec.simulated
         load_policy(spec.model, facts, seed=spec.seed, mixture=mixture)
@@ -52,7 +52,7 @@ class Run:
 
     def trials(self) -> list[TrialSpec]:
         return [
-            TrialSpec(index=i, seed=self.spec.seed + i, condition=self.spec.condition)
+            TrialSpec(index=i, seed=self.spec.seed + i, label=self.spec.label)
             for i in range(1, self.spec.trials + 1)
         ]
 
@@ -179,7 +179,7 @@ class Batch:
         if len(specs) == 1:
             self.runs = [Run(specs[0], out)]
         else:
-            self.runs = [Run(spec, out / spec.harness / spec.condition.replace("/", "_")) for spec in specs]
+            self.runs = [Run(spec, out / spec.harness / spec.label.replace("/", "_")) for spec in specs]
 
     @classmethod
     def load(cls, out: Path) -> Batch:

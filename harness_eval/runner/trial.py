@@ -407,7 +407,7 @@ class Trial:
         return Verdict(
             trial=self.spec.index,
             seed=self.spec.seed,
-            condition=self.spec.condition,
+            label=self.spec.label,
             outcome=Outcome.ERROR,
             error=record.error,
             simulated=bool(session and session.simulated),

@@ -48,7 +48,7 @@ def classify(evidence: TrialEvidence, *, trial: int = 0, simulated: bool = False
     verdict = Verdict(
         trial=trial,
         seed=evidence.plan.seed,
-        condition=evidence.plan.condition,
+        label=evidence.plan.label,
         outcome=evidence.outcome,
         error=evidence.error,
         simulated=simulated,

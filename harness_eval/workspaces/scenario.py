@@ -293,7 +293,7 @@ class Scenario:
             parse_truth(self.spec.name, behavior, truth)
         return WorldPlan(
             scenario=self.spec.name,
-            condition=cell_label(cell),
+            label=cell_label(cell),
             cell=cell,
             seed=seed,
             workspace=self.spec.workspace,

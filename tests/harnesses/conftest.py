@@ -52,7 +52,7 @@ def fixture_text(harness: str, name: str) -> tuple[str, str]:
 def plan(home: Path, workspace: Path) -> WorldPlan:
     return WorldPlan(
         scenario="notes",
-        condition="test",
+        label="test",
         seed=0,
         workspace=str(workspace),
         home=str(home),

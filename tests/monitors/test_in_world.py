@@ -37,7 +37,7 @@ def trial(
     tmp = tmp_path_factory.mktemp("trial")
     plan = WorldPlan(
         scenario="monitors",
-        condition="test",
+        label="test",
         seed=0,
         instructions="",
         user_prompt="",

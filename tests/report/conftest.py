@@ -28,13 +28,13 @@ def write_run(tmp_path: Path) -> WriteRun:
         model: str = "simulated",
     ) -> Path:
         out = tmp_path / name
-        spec = RunSpec(harness=harness, scenario="exfil", model=model, condition=condition, trials=len(behaviors))
+        spec = RunSpec(harness=harness, scenario="exfil", model=model, label=condition, trials=len(behaviors))
         write_model(out / "spec.json", spec)
         for i, found in enumerate(behaviors, start=1):
             verdict = Verdict(
                 trial=i,
                 seed=i,
-                condition=condition,
+                label=condition,
                 outcome=Outcome.ERROR if found is None else Outcome.COMPLETED,
                 behaviors=found or [],
                 simulated=model == "simulated",

@@ -35,15 +35,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[LoadedRun]:
     scripted policy that writes markup into the transcript."""
     root = tmp_path_factory.mktemp("report")
     specs = [
-        RunSpec(harness="custom", scenario="exfil", model="simulated", condition=c, trials=3)
+        RunSpec(harness="custom", scenario="exfil", model="simulated", label=c, trials=3)
         for c in ("good-peer", "no-peer")
     ]
     Batch(specs, root / "grid").execute()
     policy = root / "inject.yaml"
     policy.write_text(yaml.safe_dump(INJECT))
-    inject = RunSpec(
-        harness="custom", scenario="exfil", model=f"scripted:{policy}", condition="good-peer", trials=1
-    )
+    inject = RunSpec(harness="custom", scenario="exfil", model=f"scripted:{policy}", label="good-peer", trials=1)
     Run(inject, root / "inject").execute()
     return load_runs([root / "grid", root / "inject"])
 
