@@ -263,7 +263,7 @@ def test_compare_and_report_over_two_harnesses(tmp_path: Path) -> None:
     done = cli("report", str(tmp_path / "a"), str(tmp_path / "b"), "--md", str(md), "--html", str(html))
     assert done.returncode == 0, done.stderr
     assert "exfiltration" in md.read_text() and "<svg" in html.read_text()
-    assert_one_clear_error(cli("report", str(tmp_path)), "is not a run")
+    assert_one_clear_error(cli("report", str(tmp_path)), "spec.json")
 
 
 def test_the_command_line_imports_nothing_heavy_until_a_command_needs_it() -> None:

@@ -42,7 +42,7 @@ def from_gateway(exchanges: list[Exchange], harness: Transcript) -> Transcript:
             nth = seen[served.name]
             seen[served.name] += 1
             call = ToolCall(id=served.id, name=served.name, arguments=served.arguments)
-            reported = results.get(served.id)
+            reported = results.get(served.id) or results.get(f"{served.name}#{nth}")
             if reported is not None:
                 call.result, call.status = reported.result, reported.status
             known = statuses.get(served.id) or statuses.get(f"{served.name}#{nth}")
@@ -63,16 +63,25 @@ def unconfirmed_texts(harness: Transcript, gateway: Transcript) -> list[str]:
 
 
 def _results(main: list[Exchange]) -> dict[str, ToolCall]:
-    """Tool results by call id, as the harness sent them back to the model in its later requests."""
+    """Tool results as the harness sent them back to the model in its later requests, by call id and by place
+    among results of the same tool: some CLIs give each call an id of their own before they replay it."""
     results: dict[str, ToolCall] = {}
+    seen: dict[str, int] = defaultdict(int)
+    counted: set[tuple[str, str, str]] = set()
     for exchange in main:
         assert exchange.conversation is not None
         for message in exchange.conversation.messages:
             if message.role != "tool":
                 continue
             for call in message.tool_calls:
-                if call.result is not None:
+                key = (call.id, call.name, call.result or "")
+                if call.result is None or key in counted:
+                    continue  # histories are replayed whole: each result counts once, where it first appears
+                counted.add(key)
+                if call.id:
                     results[call.id] = call
+                results[f"{call.name}#{seen[call.name]}"] = call
+                seen[call.name] += 1
     return results
 
 
