@@ -118,6 +118,7 @@ class _Peer:
     """The process at the other end of one connection, pinned by a pidfd so its pid cannot be reused under us."""
 
     def __init__(self, conn: socket.socket) -> None:
+        self.received = b""  # every byte read from it, for the record of a connection that fails
         self.pid, self.uid, _ = _UCRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size))
         try:
             self._pidfd: int | None = struct.unpack("i", conn.getsockopt(socket.SOL_SOCKET, _SO_PEERPIDFD, 4))[0]
@@ -281,7 +282,7 @@ class ShimListener:
         now = time.time()
         head, _, record = answer.partition(b" ")
         if head != challenge.encode():
-            raise Unverified(f"answer does not carry the challenge: {_text(answer[:200])!r}")
+            raise Unverified("the answer does not carry the challenge")
         fields = record.split(b" ")
         kind = fields[0].decode(errors="replace")
         try:
@@ -330,7 +331,7 @@ class ShimListener:
 
     def _reject(self, conn: socket.socket, peer: _Peer, reason: str) -> None:
         """Keep what an unverified connection sent, as what it is: an attempt, never a command record."""
-        sent = b""
+        sent = peer.received
         conn.settimeout(0.2)
         try:
             while len(sent) < _MAX_RECORD and (chunk := conn.recv(_MAX_RECORD - len(sent))):
@@ -360,7 +361,8 @@ def _line_from(conn: socket.socket, peer: _Peer) -> bytes:
         except TimeoutError:
             raise Unverified(f"no answer to the challenge within {_WAIT_S} s") from None
         if not data:
-            raise Unverified(f"connection closed before the record ended: {_text(buf[:200])!r}")
+            raise Unverified("the connection closed before the record ended")
+        peer.received += data
         senders = [
             _UCRED.unpack(d[: _UCRED.size])[0]
             for level, kind, d in ancillary

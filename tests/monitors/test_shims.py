@@ -7,6 +7,7 @@ Root could change any process, so the listener proves nothing about a root peer;
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from harness_eval.models import Event, EventSource
-from harness_eval.monitors.shims import SHIM_SOCKET_NAME, ShimListener, write_shims
+from harness_eval.monitors.shims import SHIM_SOCKET_NAME, ShimListener, Unverified, _line_from, _Peer, write_shims
 from harness_eval.sandbox import accounts
 
 DROP = ["setpriv", "--reuid", str(accounts.UID), "--regid", str(accounts.GID), "--clear-groups", "--"]
@@ -203,3 +204,23 @@ def check_argv_passes(real: Path) -> None:
 def test_socat_relays_binary_stdin(shimmed: Shimmed) -> None:
     payload = os.urandom(200_000)
     assert shimmed.run(["socat", "-", "-"], stdin=payload).stdout == payload
+
+
+def test_only_the_checked_process_may_write_the_answer() -> None:
+    """A record is read only from bytes the verified pid sent itself (SCM_CREDENTIALS), not another holder's."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        peer = _Peer(ours)
+        assert peer.pid == os.getpid()
+        theirs.sendall(b"from the checked process\n")
+        assert _line_from(ours, peer) == b"from the checked process"
+        child = os.fork()
+        if child == 0:  # another process holding the same socket
+            theirs.sendall(b"forged\n")
+            os._exit(0)
+        os.waitpid(child, 0)
+        with pytest.raises(Unverified, match=f"written by pid \\[{child}\\]"):
+            _line_from(ours, peer)
+        assert peer.received.endswith(b"forged\n")
+        peer.close()
