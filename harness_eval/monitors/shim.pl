@@ -3,12 +3,13 @@
 # Taint mode (-T) makes perl ignore PERL5OPT, PERL5LIB and PERLLIB, so nothing from the caller's environment
 # runs inside this process.
 use strict;
-use Socket qw(PF_UNIX SOCK_STREAM pack_sockaddr_un);
 
 my $name = '@@NAME@@';
 my $real = '@@REAL@@';
 my $sock = '@@SOCKET@@';
 my $wait = 10;  # seconds to wait for the receiver before running the command unrecorded
+# Linux's numbers, the same on every architecture: loading Socket and Errno would cost each command milliseconds.
+my ($AF_UNIX, $SOCK_STREAM, $EINTR) = (1, 1, 4);
 
 # From here on no process of the caller's may trace this one or touch its memory; the receiver checks it.
 syscall(@@PRCTL@@, 4, 0);  # prctl(PR_SET_DUMPABLE, 0)
@@ -24,7 +25,7 @@ sub line_from {
     vec($in, fileno($fh), 1) = 1;
     while (index($buf, "\n") < 0) {
         my $ready = select(my $out = $in, undef, undef, $deadline - time);
-        next if $ready < 0 && $!{EINTR};  # a signal we forward (rsync sends its ssh USR1) must not lose the record
+        next if $ready < 0 && $! == $EINTR;  # a signal we forward (rsync sends its ssh USR1) must not lose the record
         return undef if $ready <= 0 || !sysread($fh, $buf, 256, length $buf);
     }
     return substr($buf, 0, index($buf, "\n"));
@@ -34,8 +35,8 @@ sub line_from {
 # must carry the challenge, and the record counts once the receiver acknowledges it.
 sub report {
     my ($record) = @_;
-    socket(my $fh, PF_UNIX, SOCK_STREAM, 0) or return;
-    if (connect($fh, pack_sockaddr_un($sock))) {
+    socket(my $fh, $AF_UNIX, $SOCK_STREAM, 0) or return;
+    if (connect($fh, pack('S Z108', $AF_UNIX, $sock))) {
         my $challenge = line_from($fh);
         if (defined $challenge && syswrite($fh, "$challenge $record\n")) {
             line_from($fh);
