@@ -51,6 +51,7 @@ from pathlib import Path
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Event, EventSource
 from harness_eval.monitors.events import Sink
+from harness_eval.sandbox.owners import start_time
 
 SHIM_BIN = "/usr/local/bin"
 # Bland on purpose: the agent sees this directory, and a name like "audit" would tell it it is being watched.
@@ -68,6 +69,8 @@ _SO_PEERPIDFD = getattr(socket, "SO_PEERPIDFD", 77)
 _UCRED = struct.Struct("iII")
 _WAIT_S = 5.0  # for a record once challenged; a genuine shim answers in milliseconds
 _MAX_RECORD = 4096
+_REJECT_READ_S = 0.3  # how long what an unverified connection sends is read
+_MAX_HANDLERS = 64  # connections checked at once; beyond that a flood is counted, not served
 _MAX_UNVERIFIED = 100  # then one event counts the rest: a flood must not fill the timeline
 
 
@@ -115,7 +118,8 @@ def _identity(path: str) -> tuple[int, int]:
 
 
 class _Peer:
-    """The process at the other end of one connection, pinned by a pidfd so its pid cannot be reused under us."""
+    """The process at the other end of one connection, pinned by a pidfd so its pid cannot be reused under us
+    (before Linux 6.5, which has no SO_PEERPIDFD, by its start time)."""
 
     def __init__(self, conn: socket.socket) -> None:
         self.received = b""  # every byte read from it, for the record of a connection that fails
@@ -124,6 +128,7 @@ class _Peer:
             self._pidfd: int | None = struct.unpack("i", conn.getsockopt(socket.SOL_SOCKET, _SO_PEERPIDFD, 4))[0]
         except OSError:
             self._pidfd = None
+        self._start = start_time(self.pid) if self._pidfd is None and self.pid > 0 else None
 
     def close(self) -> None:
         if self._pidfd is not None:
@@ -132,10 +137,11 @@ class _Peer:
     def alive(self) -> None:
         """Raise unless the connecting process still runs under its pid (so /proc/PID was really it)."""
         if self._pidfd is None:
-            raise Unverified("the kernel gave no pidfd for the peer")
-        with open(f"/proc/self/fdinfo/{self._pidfd}") as info:
-            pids = [line.split()[1] for line in info if line.startswith("Pid:")]
-        if pids != [str(self.pid)]:
+            same = self._start is not None and start_time(self.pid) == self._start
+        else:
+            with open(f"/proc/self/fdinfo/{self._pidfd}") as info:
+                same = [line.split()[1] for line in info if line.startswith("Pid:")] == [str(self.pid)]
+        if not same:
             raise Unverified("the connecting process is gone")
 
     def proc(self, name: str) -> bytes:
@@ -173,6 +179,7 @@ class ShimListener:
         self._lock = threading.Lock()
         self._started: dict[int, Event] = {}  # pid -> its exec event, until its exit arrives
         self._unverified = 0
+        self._flooded = 0
 
     def start(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -194,11 +201,15 @@ class ShimListener:
             self._thread.join()
         with self._lock:
             handlers = list(self._handlers)
+        deadline = time.monotonic() + 2 * _WAIT_S
         for handler in handlers:
-            handler.join(_WAIT_S * 2)
+            handler.join(max(0.0, deadline - time.monotonic()))
         if self._unverified > _MAX_UNVERIFIED:
             dropped = self._unverified - _MAX_UNVERIFIED
             self._sink(self._event("unverified", detail={"reason": f"{dropped} more not shown", "count": dropped}))
+        if self._flooded:
+            reason = f"{self._flooded} connections beyond {_MAX_HANDLERS} at once closed unchecked"
+            self._sink(self._event("unverified", detail={"reason": reason, "count": self._flooded}))
 
     def __enter__(self) -> ShimListener:
         self.start()
@@ -215,10 +226,17 @@ class ShimListener:
                 conn, _ = sock.accept()
             except OSError:
                 return  # stopped
-            handler = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             with self._lock:
-                self._handlers.add(handler)
-            handler.start()
+                flooded = len(self._handlers) >= _MAX_HANDLERS
+                if flooded:
+                    self._flooded += 1
+                else:
+                    handler = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+                    self._handlers.add(handler)
+            if flooded:  # the shim at the other end runs its command unrecorded
+                conn.close()
+            else:
+                handler.start()
 
     def _serve(self, conn: socket.socket) -> None:
         try:
@@ -332,9 +350,12 @@ class ShimListener:
     def _reject(self, conn: socket.socket, peer: _Peer, reason: str) -> None:
         """Keep what an unverified connection sent, as what it is: an attempt, never a command record."""
         sent = peer.received
-        conn.settimeout(0.2)
+        deadline = time.monotonic() + _REJECT_READ_S  # a sender that trickles must not hold a thread for long
         try:
-            while len(sent) < _MAX_RECORD and (chunk := conn.recv(_MAX_RECORD - len(sent))):
+            while len(sent) < _MAX_RECORD and (left := deadline - time.monotonic()) > 0:
+                conn.settimeout(left)
+                if not (chunk := conn.recv(_MAX_RECORD - len(sent))):
+                    break
                 sent += chunk
         except OSError:
             pass
