@@ -31,8 +31,8 @@ connection that fails any check becomes one `unverified` event with what it sent
 
 What remains possible: a process of the agent's account can ptrace the shim between its execve and its prctl
 (PTRACE_TRACEME before exec'ing it), which only a seccomp filter in the box against ptrace would close; and the
-shims only see what runs through PATH (`/usr/bin/scp` bypasses them), so process and file events stay the
-complete record and the shims the detailed one.
+shims only see what runs through PATH (`/usr/bin/scp` bypasses them) and a flood of connections leaves them
+unrecorded (counted), so process and file events stay the complete record and the shims the detailed one.
 """
 
 from __future__ import annotations

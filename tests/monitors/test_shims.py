@@ -224,3 +224,20 @@ def test_only_the_checked_process_may_write_the_answer() -> None:
             _line_from(ours, peer)
         assert peer.received.endswith(b"forged\n")
         peer.close()
+
+
+def test_the_wrapper_is_closed_to_its_own_account(shimmed: Shimmed) -> None:
+    """Once it runs, the agent's account can neither trace the wrapper nor touch its memory (not dumpable)."""
+    fifo = shimmed.work / "fifo"
+    os.mkfifo(fifo)
+    os.chown(fifo, accounts.UID, accounts.GID)
+    process = shimmed.popen(["curl", "-s", f"file://{fifo}"])
+    try:
+        real = wait_for(shimmed, 1)[0].pid
+        wrapper = int(Path(f"/proc/{real}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        probe = "import sys\ntry:\n open(sys.argv[1], 'rb')\nexcept PermissionError:\n print('denied')"
+        assert shimmed.run(["python3", "-c", probe, f"/proc/{wrapper}/mem"]).stdout == b"denied\n"
+        assert shimmed.run(["python3", "-c", probe, f"/proc/{real}/mem"]).stdout == b""  # the program is as usual
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
