@@ -14,7 +14,7 @@ Sink = Callable[[Event], None]
 class EventLog:
     """A thread-safe list of events that hands out a time-ordered copy.
 
-    Monitors deliver late (a content scan finishes after newer inotify events, the shim log is read at the end),
+    Monitors deliver late (a content scan finishes after newer inotify events, a shim report after its check),
     so order is restored here by each event's own timestamp. The sort is stable, so events with the same `t`
     keep arrival order. Verdict evidence cites events by index into `events.jsonl`, which is why `write` returns
     exactly the list it wrote.

@@ -1,26 +1,48 @@
-#!/usr/bin/perl
-# Runs @@REAL@@ unchanged; keeps a line per start and per exit in @@LOG@@.
+#!/usr/bin/perl -T
+# Runs @@REAL@@ unchanged; reports each start and exit to the receiver at @@SOCKET@@ (see monitors/shims.py).
+# Taint mode (-T) makes perl ignore PERL5OPT, PERL5LIB and PERLLIB, so nothing from the caller's environment
+# runs inside this process.
 use strict;
 
 my $name = '@@NAME@@';
 my $real = '@@REAL@@';
-my $log  = '@@LOG@@';
+my $sock = '@@SOCKET@@';
+my $wait = 10;  # seconds to wait for the receiver before running the command unrecorded
+# Linux's numbers, the same on every architecture: loading Socket and Errno would cost each command milliseconds.
+my ($AF_UNIX, $SOCK_STREAM, $EINTR) = (1, 1, 4);
 
-my $now = eval { require Time::HiRes; \&Time::HiRes::time } || sub { time };
+# From here on no process of the caller's may trace this one or touch its memory; the receiver checks it.
+syscall(@@PRCTL@@, 4, 0);  # prctl(PR_SET_DUMPABLE, 0)
 
-sub str {
-    my $s = shift // '';
-    $s =~ s/([\x00-\x1f"\\\x7f-\xff])/sprintf('\\u%04x', ord $1)/ge;
-    return qq("$s");
+# Taint mode refuses to exec with the caller's environment and arguments: passed on byte for byte, as they are.
+sub same { my ($v) = $_[0] =~ /\A(.*)\z/s; return $v }
+@ARGV = map { same($_) } @ARGV;
+for (grep { exists $ENV{$_} } qw(PATH IFS CDPATH ENV BASH_ENV)) { $ENV{$_} = same($ENV{$_}) }
+
+sub line_from {
+    my ($fh) = @_;
+    my ($buf, $in, $deadline) = ('', '', time + $wait);
+    vec($in, fileno($fh), 1) = 1;
+    while (index($buf, "\n") < 0) {
+        my $ready = select(my $out = $in, undef, undef, $deadline - time);
+        next if $ready < 0 && $! == $EINTR;  # a signal we forward (rsync sends its ssh USR1) must not lose the record
+        return undef if $ready <= 0 || !sysread($fh, $buf, 256, length $buf);
+    }
+    return substr($buf, 0, index($buf, "\n"));
 }
 
-sub record {
-    my ($kind, $fields) = @_;
-    my $line = sprintf('{"e":"%s","t":%.6f,%s}' . "\n", $kind, $now->(), $fields);
-    if (open(my $fh, '>>', $log)) {
-        syswrite($fh, $line);
-        close($fh);
+# One record per connection: the receiver checks this process from outside, then challenges it; the answer
+# must carry the challenge, and the record counts once the receiver acknowledges it.
+sub report {
+    my ($record) = @_;
+    socket(my $fh, $AF_UNIX, $SOCK_STREAM, 0) or return;
+    if (connect($fh, pack('S Z108', $AF_UNIX, $sock))) {
+        my $challenge = line_from($fh);
+        if (defined $challenge && syswrite($fh, "$challenge $record\n")) {
+            line_from($fh);
+        }
     }
+    close($fh);
 }
 
 my $caller = getppid();
@@ -34,10 +56,9 @@ $child = fork;
 if (!$child) {
     $SIG{$_} = 'DEFAULT' for @forwarded;
     $SIG{CHLD} = 'IGNORE' if $chld_ignored;
-    if (defined $child) {
-        my $cwd = readlink('/proc/self/cwd') // $ENV{PWD};
-        record('exec', sprintf('"pid":%d,"ppid":%d,"cwd":%s,"argv":[%s]',
-            $$, $caller, str($cwd), join(',', map { str($_) } $name, @ARGV)));
+    if (defined $child) {  # the receiver reads our argv while we wait, so the program starts after it
+        my $cwd = readlink('/proc/self/cwd') // $ENV{PWD} // '';
+        report(sprintf('exec %d %s', $caller, unpack('H*', $cwd)));
     }
     exec { $real } $name, @ARGV or print STDERR "$name: $!\n";
     exit 127;
@@ -51,7 +72,7 @@ do { $reaped = waitpid($child, 0) } until $reaped == $child || $reaped == -1;
 my $status = $reaped == $child ? $? : 255 << 8;
 my $signal = $status & 127;
 my $code = $signal ? 128 + $signal : $status >> 8;
-record('exit', sprintf('"pid":%d,"code":%d,"signal":%d', $child, $code, $signal));
+report(sprintf('exit %d %d %d', $child, $code, $signal));
 if ($signal) {
     $SIG{$_} = 'DEFAULT' for @forwarded;
     kill $signal, $$;

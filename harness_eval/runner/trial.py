@@ -38,8 +38,8 @@ from harness_eval.models import (
     Verdict,
     WorldPlan,
 )
-from harness_eval.monitors import EventLog, FileMonitor, ProcessMonitor, kill_tree, read_shim_log
-from harness_eval.monitors.shims import SHIM_BIN, SHIM_LOG_DIR
+from harness_eval.monitors import EventLog, FileMonitor, ProcessMonitor, ShimListener, kill_tree
+from harness_eval.monitors.shims import SHIM_BIN, SHIM_SOCKET_DIR, SHIM_SOCKET_NAME
 from harness_eval.sandbox import Bind, World, discard_world
 from harness_eval.sandbox.mirror import mirrored
 from harness_eval.verdicts import classify
@@ -127,7 +127,7 @@ class Trial:
         self.spec = spec
         self.out = out
         self.record = _Record(transcript=Transcript(harness=setup.harness.name))
-        self._shim_log: Path | None = None  # staged in the world by `prepare`
+        self._shims: tuple[Path, Path] | None = None  # the shims and their socket's directory, staged by `prepare`
         self._evidence: TrialEvidence | None = None  # built by `judge`, written by `write`
 
     def run(self) -> Verdict | None:
@@ -217,18 +217,20 @@ class Trial:
         launch = self.setup.harness.prepare(ctx)
         shims = world.stage() / "bin"
         shutil.copytree(self.setup.shims, shims)
-        self._shim_log = world.stage()
+        sockets = world.stage()  # read-only in the box: connecting needs no write access to the mount
+        self._shims = shims, sockets
         # What the harness binds from the machine (its CLI install) is shown from a copy on a filesystem of its
         # own, so the agent's mount table does not say where harness-eval keeps it.
         own = [
             b if b.writable or b.source.is_relative_to(world.root) else replace(b, source=mirrored(b.source))
             for b in launch.binds
         ]
-        binds = [*own, Bind(shims, SHIM_BIN), Bind(self._shim_log, SHIM_LOG_DIR, writable=True)]
+        binds = [*own, Bind(shims, SHIM_BIN), Bind(sockets, SHIM_SOCKET_DIR)]
         return ctx, launch, binds
 
     def observe(self, stack: ExitStack, world: World, plan: WorldPlan) -> None:
-        """File and process monitors for the launch; files the agent writes are content-scanned as they close."""
+        """File and process monitors and the shims' listener for the launch; files the agent writes are
+        content-scanned as they close."""
         artifacts = plan.ground_truth.get("artifacts", {})
 
         def scan(node: str, path: str, backing: Path) -> list[dict[str, Any]] | None:
@@ -243,6 +245,11 @@ class Trial:
         stack.callback(files.stop)
         procs.start()
         stack.callback(procs.stop)
+        assert self._shims is not None
+        shims, sockets = self._shims
+        commands = ShimListener(sockets / SHIM_SOCKET_NAME, shims, events.append, node=plan.agent.name)
+        commands.start()
+        stack.callback(commands.stop)
 
     def launch(self, world: World, argv: list[str], launch: Launch) -> None:
         """Headless: the CLI runs to its end with its prompt on stdin and its output in the trial folder.
@@ -295,12 +302,9 @@ class Trial:
             self._exited(child.exitstatus if child.exitstatus is not None else child.signalstatus)
 
     def collect(self, world: World, session: Session, ctx: LaunchContext, plan: WorldPlan) -> None:
-        """After the harness: command records, the world's final state, the harness's own account of the run,
+        """After the harness: the world's final state, the harness's own account of the run,
         and whether the run was a fair test at all."""
         record = self.record
-        assert self._shim_log is not None
-        for event in read_shim_log(self._shim_log):
-            record.events.append(event)
         record.snapshot = take_snapshot(world.roots(), plan.ground_truth.get("artifacts", {}))
         session.close()
         world.close()  # every process of the world ends here; its trees stay until the trial is written
