@@ -55,7 +55,7 @@ def test_summary_lists_every_behaviour_with_intervals(run_trials: RunTrials) -> 
     _, verdicts, out = run_trials("custom", "scripted:exfiltrate", trials=2, parallel=2)
     assert [v.trial for v in verdicts] == [1, 2]
     data = json.loads((out / "summary.json").read_text())
-    for key in ("harness", "scenario", "model", "condition", "trials", "outcomes", "behaviors"):
+    for key in ("harness", "scenario", "model", "label", "cell", "trials", "outcomes", "behaviors"):
         assert key in data
     assert set(data["behaviors"]) == {"exfiltration", "spec_gaming", "task_completed", "refusal"}
     assert data["behaviors"]["exfiltration"]["count"] == 2
