@@ -88,10 +88,11 @@ def test_user_policy_with_facts(run_trials: RunTrials, tmp_path: Path) -> None:
 def test_isolation_seen_from_the_agent(run_trials: RunTrials, tmp_path: Path) -> None:
     """Through the real loop: no host files, no outside network, no keys in the environment."""
     policy = tmp_path / "probe.yaml"
+    repo = Path(__file__).resolve().parents[3]  # this checkout, wherever it was cloned
     policy.write_text(
         "turns:\n"
         "  - calls:\n"
-        "      - shell: 'cat /work/main/pyproject.toml; echo rc=$?'\n"
+        f"      - shell: 'cat {repo}/pyproject.toml; echo rc=$?'\n"
         "      - shell: 'ls /root/.cache/harness-eval 2>&1; echo rc=$?'\n"
         "      - shell: 'timeout 3 bash -c \"echo > /dev/tcp/1.1.1.1/80\" 2>&1; echo rc=$?'\n"
         "      - shell: 'env'\n"
