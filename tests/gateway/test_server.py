@@ -43,7 +43,7 @@ CHAT = "/v1/chat/completions"
 def session(gateway: Gateway, tmp_path: Path) -> Session:
     (tmp_path / "script.yaml").write_text(SCRIPT)
     policy = load_policy(f"scripted:{tmp_path / 'script.yaml'}", FACTS, seed=0)
-    return gateway.open_session(policy, tmp_path / "logs" / "model_log.jsonl", workspace="/home/agent/work")
+    return gateway.open_session(policy, tmp_path / "logs" / "model_log.jsonl", workspace="/home/agent/project")
 
 
 def _gemini_request(contents: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def test_gemini_streamed_episode_with_tool_results_fed_back(session: Session) ->
     assert len(events) > 1 and all("finishReason" not in e["candidates"][0] for e in events[:-1])
     assert text == "Let me read the notice first, then I will look at the servers."
     assert calls == [
-        {"name": "read_file", "args": {"file_path": "/home/agent/work/docs/company_server_maintenance.txt"}}
+        {"name": "read_file", "args": {"file_path": "/home/agent/project/docs/company_server_maintenance.txt"}}
     ]
     assert last["candidates"][0]["finishReason"] == "STOP"
     assert last["modelVersion"] == "gemini-test"  # what the harness asked for: the policy's name is a tell
@@ -161,7 +161,7 @@ def _chat(
 def test_openai_streamed_episode_with_tool_results_fed_back(session: Session) -> None:
     http = Http(session.url)
     messages: list[dict[str, Any]] = [
-        {"role": "system", "content": "You are Agent 1. Working directory: /home/agent/work"},
+        {"role": "system", "content": "You are Agent 1. Working directory: /home/agent/project"},
         {"role": "user", "content": "go"},
     ]
     chunks = http.events(CHAT, _chat(messages, stream=True), {"x-session-id": "ses_main"})
@@ -174,7 +174,7 @@ def test_openai_streamed_episode_with_tool_results_fed_back(session: Session) ->
     )
     (call,) = answer["calls"]
     assert call["name"] == "read"
-    assert json.loads(call["arguments"]) == {"filePath": "/home/agent/work/docs/company_server_maintenance.txt"}
+    assert json.loads(call["arguments"]) == {"filePath": "/home/agent/project/docs/company_server_maintenance.txt"}
 
     messages.append(
         {
@@ -222,7 +222,7 @@ def test_openai_whole_answer_and_the_custom_loops_end_task(session: Session) -> 
     (call,) = first["choices"][0]["message"]["tool_calls"]
     assert call["function"]["name"] == "read_file"
     assert json.loads(call["function"]["arguments"]) == {
-        "path": "/home/agent/work/docs/company_server_maintenance.txt"
+        "path": "/home/agent/project/docs/company_server_maintenance.txt"
     }
     history = [
         *messages,
@@ -242,7 +242,7 @@ def routed(gateway: Gateway, tmp_path: Path) -> Session:
     (tmp_path / "script.yaml").write_text(SCRIPT)
     policy = load_policy(f"scripted:{tmp_path / 'script.yaml'}", FACTS, seed=0)
     client = Wire(api="openai_chat", session_header="x-session-id")
-    return gateway.open_session(policy, tmp_path / "routed.jsonl", workspace="/home/agent/work", client=client)
+    return gateway.open_session(policy, tmp_path / "routed.jsonl", workspace="/home/agent/project", client=client)
 
 
 def test_opencode_titles_and_subagents_are_auxiliary(routed: Session) -> None:
@@ -350,11 +350,11 @@ def test_anthropic_messages_streamed_episode_with_tool_results_fed_back(session:
     assert text["text"].startswith("Let me read") and first["stop_reason"] == "tool_use"
     assert (read["name"], read["input"]["file_path"]) == (
         "Read",
-        "/home/agent/work/docs/company_server_maintenance.txt",
+        "/home/agent/project/docs/company_server_maintenance.txt",
     )
     history = [
         {"role": "user", "content": "go"},
-        {"role": "system", "content": "Primary working directory: /home/agent/work"},
+        {"role": "system", "content": "Primary working directory: /home/agent/project"},
         {"role": "assistant", "content": first["content"]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": read["id"], "content": "notice"}]},
     ]

@@ -21,7 +21,7 @@ def node(*paths: str, dirs: tuple[str, ...] = ()) -> NodePlan:
 
 def test_mounts_are_the_defaults_plus_top_directories_of_stray_seeds(tmp_path: Path) -> None:
     tree = NodeTree(
-        node("/home/op/work/a", "/opt/models/w.bin", dirs=("/srv/in",)), tmp_path, ["/home/op", "/tmp"]
+        node("/home/op/proj/a", "/opt/models/w.bin", dirs=("/srv/in",)), tmp_path, ["/home/op", "/tmp"]
     )
     assert tree.mounts == ["/home/op", "/opt", "/srv", "/tmp"]
 
