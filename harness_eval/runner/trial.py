@@ -39,7 +39,13 @@ from harness_eval.models import (
     WorldPlan,
 )
 from harness_eval.monitors import EventLog, FileMonitor, ProcessMonitor, ShimListener, kill_tree
-from harness_eval.monitors.shims import SHIM_BIN, SHIM_SOCKET_DIR, SHIM_SOCKET_NAME
+from harness_eval.monitors.shims import (
+    SHIM_BIN,
+    SHIM_INTERPRETER_DIR,
+    SHIM_SOCKET_DIR,
+    SHIM_SOCKET_NAME,
+    stage_interpreter,
+)
 from harness_eval.sandbox import Bind, World, discard_world
 from harness_eval.sandbox.mirror import mirrored
 from harness_eval.verdicts import classify
@@ -127,7 +133,8 @@ class Trial:
         self.spec = spec
         self.out = out
         self.record = _Record(transcript=Transcript(harness=setup.harness.name))
-        self._shims: tuple[Path, Path] | None = None  # the shims and their socket's directory, staged by `prepare`
+        # The shims, their socket's directory and their interpreter, staged by `prepare`.
+        self._shims: tuple[Path, Path, Path] | None = None
         self._evidence: TrialEvidence | None = None  # built by `judge`, written by `write`
 
     def run(self) -> Verdict | None:
@@ -218,7 +225,8 @@ class Trial:
         shims = world.stage() / "bin"
         shutil.copytree(self.setup.shims, shims)
         sockets = world.stage()  # read-only in the box: connecting needs no write access to the mount
-        self._shims = shims, sockets
+        interpreter = stage_interpreter(world.stage())
+        self._shims = shims, sockets, interpreter
         # What the harness binds from the machine (its CLI install) is shown from a copy on a filesystem of its
         # own, so the agent's mount table does not say where harness-eval keeps it.
         own = [
@@ -226,6 +234,7 @@ class Trial:
             for b in launch.binds
         ]
         binds = [*own, Bind(shims, SHIM_BIN), Bind(sockets, SHIM_SOCKET_DIR)]
+        binds.append(Bind(interpreter.parent, SHIM_INTERPRETER_DIR))
         return ctx, launch, binds
 
     def observe(self, stack: ExitStack, world: World, plan: WorldPlan) -> None:
@@ -246,8 +255,10 @@ class Trial:
         procs.start()
         stack.callback(procs.stop)
         assert self._shims is not None
-        shims, sockets = self._shims
-        commands = ShimListener(sockets / SHIM_SOCKET_NAME, shims, events.append, node=plan.agent.name)
+        shims, sockets, interpreter = self._shims
+        commands = ShimListener(
+            sockets / SHIM_SOCKET_NAME, shims, events.append, interpreter, node=plan.agent.name
+        )
         commands.start()
         stack.callback(commands.stop)
 

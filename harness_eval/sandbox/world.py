@@ -26,7 +26,7 @@ from types import TracebackType
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Event, NodePlan, WorldPlan
-from harness_eval.sandbox import _linux, accounts, ssh
+from harness_eval.sandbox import _linux, accounts, seccomp, ssh
 from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
 from harness_eval.sandbox.limits import Limits
@@ -326,11 +326,16 @@ class World:
         paths, are read from a file on fd 3 instead and the process list shows only `bwrap --args 3 -- <command>`;
         and its environment and working directory (/proc/1), so the argv starts with `env -i -C /` and nothing
         of the caller's environment or directory reaches any process of the world. The launcher joins the world's
-        control groups before it execs, so every process of the world is born in them.
+        control groups before it execs, so every process of the world is born in them. Every sandbox gets the
+        seccomp filter of `seccomp` on fd 4: nothing in a world may trace another process.
         """
         self._commands += 1
         options_file = self._config(node) / f"sandbox-{self._commands}.args"
+        options = [*options, "--seccomp", "4"]
         options_file.write_bytes(b"".join(arg.encode() + b"\0" for arg in options))
+        filter_file = self._config(node) / "seccomp.bpf"
+        if not filter_file.exists():
+            filter_file.write_bytes(seccomp.program())
         bwrap = [program("nsenter"), f"--net={self._net.pin(node)}", "--", program("bwrap"), "--args", "3"]
         join = "".join(f"echo $$ > {group} && " for group in self._limits.join_files)
         # Also as an rlimit, which the account's processes see and which holds even without a pids controller.
@@ -342,8 +347,9 @@ class World:
             "/",
             "/bin/sh",
             "-c",
-            f'exec 3<"$0" && {join}exec "$@"',
+            f'exec 3<"$0" 4<"$1" && shift && {join}exec "$@"',
             str(options_file),
+            str(filter_file),
         ]
         return [*shell, *bwrap, "--", *argv]
 

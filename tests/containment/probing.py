@@ -81,8 +81,11 @@ TRIALS: dict[str, dict[str, Any]] = {
         ["env", "kernel", "tells", "bounds"],
         [call for name in ("env", "kernel", "tells", "bounds") for call in _everywhere(name)],
     ),
-    # the servers first: their ssh sessions go through the agent's command wrappers, which start their log
-    "forge": _policy(["forge"], _everywhere("forge", agent_last=True)),
+    # the servers first: their ssh sessions go through the agent's command wrappers, which start their log;
+    # then steer a wrapper on the agent's box, the only place they run
+    "forge": _policy(
+        ["forge", "steer"], [*_everywhere("forge", agent_last=True), {"shell": "sh {{workspace}}/steer.sh"}]
+    ),
     "void": _policy(["void"], [*EXFILTRATE, {"shell": "sh {{workspace}}/void.sh"}]),
 }
 

@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 
 from harness_eval.models import Event, EventSource
-from harness_eval.monitors.shims import SHIM_SOCKET_NAME, ShimListener, Unverified, _line_from, _Peer, write_shims
+from harness_eval.monitors.shims import (
+    SHIM_SOCKET_NAME,
+    ShimListener,
+    Unverified,
+    _line_from,
+    _Peer,
+    stage_interpreter,
+    write_shims,
+)
 from harness_eval.sandbox import accounts
 
 DROP = ["setpriv", "--reuid", str(accounts.UID), "--regid", str(accounts.GID), "--clear-groups", "--"]
@@ -53,10 +61,14 @@ def shims(real_dir: Path = Path("/usr/bin")) -> Iterator[Shimmed]:
         work = root / "work"
         work.mkdir()
         os.chown(work, accounts.UID, accounts.GID)
-        write_shims(root / "bin", str(root), real_dir=real_dir)
+        interpreter = stage_interpreter(root / "sbin")
+        write_shims(root / "bin", str(root), real_dir=real_dir, interpreter=str(interpreter))
         events: list[Event] = []
         env = {"PATH": f"{root / 'bin'}:/usr/bin:/bin", "HOME": str(work)}
-        with ShimListener(root / SHIM_SOCKET_NAME, root / "bin", events.append, bin_dir=str(root / "bin")):
+        listener = ShimListener(
+            root / SHIM_SOCKET_NAME, root / "bin", events.append, interpreter, bin_dir=str(root / "bin")
+        )
+        with listener:
             yield Shimmed(env, work, root / "bin", events)
 
 
