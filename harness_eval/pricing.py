@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from harness_eval.errors import HarnessEvalError
+from harness_eval.fileio import load_yaml
 from harness_eval.models import Exchange, Strict, TokenUsage
 
 PER = 1_000_000  # prices are per million tokens
@@ -75,7 +76,7 @@ def load_prices(path: Path | None = None) -> PriceTable:
 
 def _parse(text: str, where: str) -> PriceTable:
     try:
-        return PriceTable.model_validate(yaml.safe_load(text))
+        return PriceTable.model_validate(load_yaml(text))
     except (yaml.YAMLError, ValidationError) as exc:
         raise HarnessEvalError(
             f"{where} is not a price table (as_of: ..., models: {{name: {{input: USD, output: USD}}}}): {exc}"

@@ -28,6 +28,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from harness_eval.errors import HarnessEvalError
+from harness_eval.fileio import load_yaml
 from harness_eval.gateway.conversation import Conversation, Policy, Reply
 from harness_eval.gateway.providers import parse_model
 from harness_eval.gateway.schema import minimal_value
@@ -208,7 +209,7 @@ def _builtin_script(name: str, facts: dict[str, str]) -> Script:
 def parse_script(text: str, facts: dict[str, str], *, origin: str) -> Script:
     """Parse and check a script, naming `origin` and the place in it for every mistake."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as problem:
         mark = getattr(problem, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
