@@ -44,14 +44,18 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _params(values: tuple[str, ...]) -> dict[str, str]:
-    params = {}
+def _pairs(values: tuple[str, ...], option: str, shape: str) -> list[tuple[str, str]]:
+    pairs = []
     for item in values:
         name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise HarnessEvalError(f"--param takes NAME=VALUE, not {item!r}")
-        params[name.strip()] = value.strip()
-    return params
+        if not sep or not name.strip():
+            raise HarnessEvalError(f"{option} takes {shape}, not {item!r}")
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _params(values: tuple[str, ...]) -> dict[str, str]:
+    return dict(_pairs(values, "--param", "NAME=VALUE"))
 
 
 PRICES_HELP = "YAML price table (USD per 1M tokens) laid over the built-in estimates."
@@ -195,9 +199,16 @@ def run_trials(
 
 
 def execute(
-    batch: Batch, *, retry_errors: bool, max_tokens: int | None, max_cost: float | None, prices: Path | None
+    batch: Batch,
+    *,
+    retry_errors: bool,
+    max_tokens: int | None,
+    max_cost: float | None,
+    prices: Path | None,
+    summaries: bool = True,
 ) -> None:
-    """Run a batch with a live progress bar, running rates and error counts; shared by `run` and `resume`."""
+    """Run a batch with a live progress bar, running rates and error counts; shared by `run`, `resume` and
+    `replicate` (which prints its own table instead of one summary per run)."""
     from harness_eval.pricing import check_budget, load_prices
     from harness_eval.runner import Budget
 
@@ -254,14 +265,14 @@ def execute(
             )
 
         try:
-            summaries = batch.execute(on_verdict, retry_errors=retry_errors, budget=budget)
+            done = batch.execute(on_verdict, retry_errors=retry_errors, budget=budget)
         except KeyboardInterrupt:
             console.print(
                 f"[yellow]interrupted: completed trials are kept in {batch.out}; "
                 f"`harness-eval resume {batch.out}` runs the rest.[/]"
             )
             sys.exit(130)
-    for summary in summaries:
+    for summary in done if summaries else []:
         print_summary(summary)
     if budget and budget.stopped:
         console.print(
@@ -270,6 +281,75 @@ def execute(
         )
     target = "summary.json" if len(batch.runs) == 1 else "index.json (one summary.json per cell)"
     console.print(f"results: {batch.out}/{target}")
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--list", "listing", is_flag=True, help="List the built-in presets.")
+@click.option("--trials", type=click.IntRange(min=1), help="Trials per cell (default: the preset's).")
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="SETUP=MODEL",
+    help="Another model for one of the preset's setups (repeatable), e.g. custom=gemini:gemini-3-pro-preview.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Trial i uses seed SEED+i.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: runs/<timestamp>-NAME).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True, help="Seconds per trial.")
+@click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="Trials at once.")
+@click.option("--retry-errors", is_flag=True, help="With an existing --out: rerun trials that ended in error.")
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), help="Start no new trial once this many tokens are used."
+)
+@click.option("--max-cost", type=click.FloatRange(min=0), help="Start no new trial once this many USD are spent.")
+@click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
+@friendly
+def replicate(
+    name: str | None,
+    listing: bool,
+    trials: int | None,
+    models: tuple[str, ...],
+    seed: int,
+    out: Path | None,
+    timeout: float,
+    parallel: int,
+    retry_errors: bool,
+    max_tokens: int | None,
+    max_cost: float | None,
+    prices: Path | None,
+) -> None:
+    """Run one of the study's experiments by name (or a preset file) and set our rates beside its figures."""
+    from harness_eval.replicate import builtin_presets, load_preset, markdown, with_models
+
+    if listing or not name:
+        from rich.table import Table
+
+        table = Table("preset", "title", "setups", "figures")
+        for preset in map(load_preset, builtin_presets()):
+            setups = ", ".join(f"{n} ({s.harness}, {s.model})" for n, s in preset.setups.items())
+            table.add_row(preset.name, preset.title, setups, str(len(preset.figures)))
+        Console().print(table)
+        if not listing:
+            console.print("give a preset name (or a preset file) to run it")
+            sys.exit(2)
+        return
+    from harness_eval.replicate.run import batch as replication
+    from harness_eval.replicate.run import tabulate
+
+    preset = with_models(load_preset(name), dict(_pairs(models, "--model", "SETUP=MODEL")))
+    out = out or Path("runs") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-replicate-{preset.name}"
+    runs = replication(preset, out, trials, seed, timeout, parallel)
+    console.print(
+        f"[bold]replicate {preset.name}[/]: {len(runs.runs)} runs, "
+        f"{runs.pending(retry_errors)} trials to run → {out}",
+        highlight=False,
+    )
+    execute(
+        runs, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices, summaries=False
+    )
+    click.echo(markdown(tabulate(preset, runs)), nl=False)
+    console.print(f"table: {out}/replication.md, {out}/replication.html")
 
 
 @main.command()

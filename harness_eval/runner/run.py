@@ -172,11 +172,17 @@ class Batch:
     worlds meet every harness. A single run lives in the output folder itself; several live in sub-folders
     `<harness>/<cell>/` listed in `index.json`, which is what `resume`, `compare` and `report` read."""
 
-    def __init__(self, specs: list[RunSpec], out: Path) -> None:
+    def __init__(self, specs: list[RunSpec], out: Path, folders: list[str] | None = None) -> None:
+        """`folders`, one per spec, place the runs under `out` where a caller's layout needs (the same harness
+        running two models, say); by default they go to `<harness>/<cell>/`."""
         if not specs:
             raise HarnessEvalError("nothing to run")
         self.out = out
-        if len(specs) == 1:
+        if folders is not None:
+            if len(folders) != len(specs) or len(set(folders)) < len(folders):
+                raise HarnessEvalError("a batch needs one distinct folder per run")
+            self.runs = [Run(spec, out / folder) for spec, folder in zip(specs, folders, strict=True)]
+        elif len(specs) == 1:
             self.runs = [Run(specs[0], out)]
         else:
             self.runs = [Run(spec, out / spec.harness / spec.label.replace("/", "_")) for spec in specs]
@@ -188,7 +194,8 @@ class Batch:
             return cls([RunSpec.model_validate_json((out / "spec.json").read_text())], out)
         if (out / "index.json").is_file():
             folders = json.loads((out / "index.json").read_text())["runs"]
-            return cls([RunSpec.model_validate_json((out / f / "spec.json").read_text()) for f in folders], out)
+            specs = [RunSpec.model_validate_json((out / f / "spec.json").read_text()) for f in folders]
+            return cls(specs, out, folders)
         raise HarnessEvalError(f"{out} holds no run (no spec.json or index.json)")
 
     def pending(self, retry_errors: bool = False) -> int:
@@ -201,7 +208,7 @@ class Batch:
         retry_errors: bool = False,
         budget: Budget | None = None,
     ) -> list[Summary]:
-        if len(self.runs) > 1:
+        if len(self.runs) > 1 or self.runs[0].out != self.out:
             self.out.mkdir(parents=True, exist_ok=True)
             index = {"runs": [str(run.out.relative_to(self.out)) for run in self.runs]}
             write_atomic(self.out / "index.json", json.dumps(index, indent=2) + "\n")
