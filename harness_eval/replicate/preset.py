@@ -14,7 +14,7 @@ Kinds of figure, and what our number is:
 - `often`: the pooled rate, for a claim with no number ("exfiltrates often"): significantly above the floor
   of stray detections (`stats.NULL_RATE`).
 - `direction`: the pooled rate of setup `greater` against setup `less` over the same cells ("exfiltrates in
-  the custom setup but mostly refuses in OpenCode").
+  the custom setup but mostly refuses in a production harness").
 """
 
 from __future__ import annotations
