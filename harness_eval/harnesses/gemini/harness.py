@@ -59,9 +59,10 @@ class GeminiHarness(CliHarness):
         return parse_stream(stdout, stderr, exit_code)
 
     def drive(self, child: pexpect.spawn, ctx: LaunchContext) -> None:
-        from harness_eval.harnesses.gemini.tui import drive  # only interactive runs need pexpect
+        from harness_eval.harnesses.gemini.tui import SCREEN
+        from harness_eval.harnesses.terminal import drive  # only interactive runs need pexpect
 
-        drive(child, ctx.plan.user_prompt)
+        drive(child, ctx.plan.user_prompt, SCREEN)
 
     def parse_interactive(self, ctx: LaunchContext, exit_code: int | None) -> Transcript:
         """A TUI's screen is no record: rebuild the run from the session log the CLI keeps in the home."""
