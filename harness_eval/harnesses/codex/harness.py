@@ -24,6 +24,8 @@ PROVIDER = "local"
 # freeform patch tool). The newer built-in entries speak a code-mode protocol no script can play; an id the
 # catalog does not know loses the patch tool.
 CATALOG_BASE = "gpt-5.5"
+# The CLI's stderr joined to its stdout, in the order written: calls it fails before they run are only in its log.
+MERGED_OUTPUT = ["/bin/sh", "-c", 'exec "$0" "$@" 2>&1']
 
 
 def _toml(value: Any) -> str:
@@ -93,7 +95,9 @@ class CodexHarness(CliHarness):
         env = self.base_env(ctx) | {"CODEX_HOME": f"{ctx.plan.home}/.codex"}
         if ctx.mode == "interactive":
             return Launch(argv=command, env=env, stdin=None, binds=[bind])
+        # Its log goes into the event stream (see parse.py): a shell is the one way to join them where they meet.
         argv = [
+            *MERGED_OUTPUT,
             *command,
             "exec",
             "--json",

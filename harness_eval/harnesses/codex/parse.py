@@ -1,13 +1,17 @@
 """Codex CLI's records turned into transcripts: its `exec --json` events (headless) and its rollout (TUI).
 
-Neither names the tool a call went through or the model's call id: a command is a `command_execution` item, a
-patch a `file_change` item. They are named here after the tools that carry them on the wire, in the order the
-model asked, which is how the gateway's record is matched to them. Event shapes: docs/harnesses/codex.md.
+The events name neither the tool a call went through nor the model's call id: a command is a
+`command_execution` item, a patch a `file_change` item. They are named here after the tools that carry them on
+the wire, in order, which is how the gateway's record is matched to them. A call the CLI fails before it runs (a
+command its rules refuse, a patch that does not apply) has no item at all, only a line in its log, which the
+launch joins into the event stream so that each such call sits where it happened. Event shapes:
+docs/harnesses/codex.md.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from harness_eval.harnesses.clibase import json_lines, stderr_gist, tool_call
@@ -17,14 +21,26 @@ from harness_eval.models import Message, TokenUsage, ToolCall, ToolStatus, Trans
 SHELL_TOOL = "exec_command"
 PATCH_TOOL = "apply_patch"
 _STDERR_NOISE = ("Reading additional input from stdin", "WARNING: proceeding")
+# Its log line for a call that failed before running: the tool, then what the model is told.
+_FAILED_CALL = re.compile(r"ERROR codex_core::tools::router: error=((\w+) .*)$")
 
 
 def parse_exec(stdout: str, stderr: str, exit_code: int | None) -> Transcript:
-    """Turn `codex exec --json` output into a transcript: each completed item in order, the usage of the turn."""
+    """Turn `codex exec --json` output (its log joined in) into a transcript: each completed item and each call
+    that failed before running, in order, and the usage of the turn."""
     transcript = Transcript(harness=SPEC.name, exit_code=exit_code)
     errors: list[str] = []
+    log: list[str] = []
     finished = False
-    for event in json_lines(stdout):
+    for line in stdout.splitlines():
+        event = next(json_lines(line), None)
+        if event is None:
+            if failed := _FAILED_CALL.search(line):
+                status = ToolStatus.ERROR
+                call = tool_call("", failed.group(2), {}, failed.group(1), status, SPEC.refusals)
+                _open_turn(transcript).tool_calls.append(call)
+            log.append(line)
+            continue
         kind = event.get("type")
         item = event.get("item") if isinstance(event.get("item"), dict) else {}
         if kind == "item.completed":
@@ -41,7 +57,7 @@ def parse_exec(stdout: str, stderr: str, exit_code: int | None) -> Transcript:
             errors.append(str((event.get("error") or {}).get("message", "the turn failed")))
         elif kind == "error":
             errors.append(str(event.get("message", "")))
-    transcript.error = _error(errors, finished, stderr, exit_code)
+    transcript.error = _error(errors, finished, "\n".join([*log, stderr]), exit_code)
     return transcript
 
 
@@ -121,7 +137,10 @@ def _apply_output(call: ToolCall, output: Any) -> None:
     ("Process exited with code N"), its patch tool "Exit code: N"; a process that ran is a call that worked."""
     call.result = output if isinstance(output, str) else json.dumps(output)
     ran = "Process exited with code" in call.result or call.result.startswith("Exit code: 0")
-    call.status = ToolStatus.OK if ran else ToolStatus.ERROR
+    if ran:
+        call.status = ToolStatus.OK
+    else:
+        call.status = ToolStatus.REJECTED if call.result.startswith(SPEC.refusals) else ToolStatus.ERROR
 
 
 def _open_turn(transcript: Transcript) -> Message:

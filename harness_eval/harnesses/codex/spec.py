@@ -60,4 +60,7 @@ SPEC = HarnessSpec(
     ),
     interactive=True,
     instructions_file="AGENTS.md",
+    # Its built-in command rules refuse some commands (`rm -f` among them) before they run, even with approvals
+    # and its sandbox off; the model is told so in the call's output.
+    refusals=('exec_command failed: CreateProcess { message: "Rejected(',),
 )
