@@ -131,13 +131,14 @@ def native_call(
     try:
         tool = find_tool(kind, tools)
     except UnmappedCall:
-        if kind == "read":
-            path = _absolute(arguments["path"], workspace)
-            shell = find_tool("shell", tools)
-            return shell.name, native_arguments("shell", {"command": f"cat {shlex.quote(path)}"}, shell, workspace)
+        shells = [t for t in tools if _rank(FAMILIES["shell"], t) is not None] if kind == "read" else []
         patch = _patch_tool(tools) if kind in ("write", "edit") else None
+        if shells:
+            shell = find_tool("shell", shells)
+            command = f"cat {shlex.quote(_absolute(arguments['path'], workspace))}"
+            return shell.name, native_arguments("shell", {"command": command}, shell, workspace)
         if patch is None:
-            raise
+            raise  # the call's own kind is what could not be carried
         return patch.name, {PATCH_INPUT: _patch(kind, arguments, workspace)}
     return tool.name, native_arguments(kind, arguments, tool, workspace)
 
