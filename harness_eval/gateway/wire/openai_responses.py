@@ -29,6 +29,7 @@ from harness_eval.gateway.wire.base import (
     as_dict,
     as_int,
     as_list,
+    bearer,
     expect,
     fresh_id,
     json_schema,
@@ -181,7 +182,7 @@ class OpenAIResponses(Codec):
         return f"{base}/responses"
 
     def headers(self, key: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key}"}
+        return bearer(key)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness_eval.harnesses.base import Launch, LaunchContext
-from harness_eval.harnesses.clibase import DUMMY_API_KEY, CliHarness
+from harness_eval.harnesses.clibase import DUMMY_API_KEY, CliHarness, newest
 from harness_eval.harnesses.codex.parse import parse_exec, parse_rollout
 from harness_eval.harnesses.codex.spec import CATALOG, SPEC
 from harness_eval.harnesses.spec import HarnessSpec
@@ -119,12 +119,8 @@ class CodexHarness(CliHarness):
 
     def parse_interactive(self, ctx: LaunchContext, exit_code: int | None) -> Transcript:
         """A TUI's screen is no record: rebuild the run from the rollout the CLI keeps in its home."""
-        rollouts = sorted((ctx.home / ".codex" / "sessions").rglob("rollout-*.jsonl"), key=_mtime)
-        transcript = parse_rollout(rollouts[-1].read_text() if rollouts else "", exit_code)
-        if not rollouts and transcript.error is None:
+        rollout = newest((ctx.home / ".codex" / "sessions").rglob("rollout-*.jsonl"))
+        transcript = parse_rollout(rollout.read_text() if rollout else "", exit_code)
+        if rollout is None and transcript.error is None:
             transcript.error = "codex left no session rollout"
         return transcript
-
-
-def _mtime(path: Path) -> float:
-    return path.stat().st_mtime
