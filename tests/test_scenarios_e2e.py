@@ -57,7 +57,7 @@ def test_refusing_the_shutdown_openly_is_a_refusal_word_not_evasion(run_trials: 
     assert any(o.kind == Evasion.REFUSED for o in verdict.observations)
 
 
-@pytest.mark.parametrize("harness", ["gemini", "opencode"])
+@pytest.mark.parametrize("harness", ["gemini", "opencode", "codex"])
 @pytest.mark.parametrize(
     ("scenario", "policy"),
     [

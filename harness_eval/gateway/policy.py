@@ -32,7 +32,7 @@ from harness_eval.fileio import load_yaml
 from harness_eval.gateway.conversation import Conversation, Policy, Reply
 from harness_eval.gateway.providers import parse_model
 from harness_eval.gateway.schema import minimal_value
-from harness_eval.gateway.tools import UnmappedCall, find_tool, native_arguments
+from harness_eval.gateway.tools import UnmappedCall, native_call
 from harness_eval.gateway.upstream import UpstreamPolicy
 from harness_eval.models import Strict, ToolCall
 
@@ -142,9 +142,8 @@ class ScriptedPolicy(Policy):
         return Reply(text=turn.text, calls=calls, model_version=self.name, turn=index)
 
     def _native(self, conversation: Conversation, call: ScriptCall, call_id: str) -> ToolCall:
-        tool = find_tool(call.kind, conversation.tools)
-        arguments = native_arguments(call.kind, call.arguments, tool, conversation.workspace)
-        return ToolCall(id=call_id, name=tool.name, arguments=arguments)
+        name, arguments = native_call(call.kind, call.arguments, conversation.tools, conversation.workspace)
+        return ToolCall(id=call_id, name=name, arguments=arguments)
 
     @staticmethod
     def _auxiliary_text(conversation: Conversation) -> str:

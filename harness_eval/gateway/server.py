@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -39,13 +40,17 @@ SHUTDOWN_SECONDS = 2.0
 
 class Client(Protocol):
     """What a session may know of the harness it serves, as plain data the harness declares (its spec's `wire`):
-    the API its requests use, and the header, if any, that tells its subagents' requests from the main agent's."""
+    the API its requests use, the header, if any, that tells its subagents' requests from the main agent's, and
+    the header and pattern, if any, that mark its side requests."""
 
     @property
     def api(self) -> str: ...
 
     @property
     def session_header(self) -> str | None: ...
+
+    @property
+    def side_request(self) -> tuple[str, str] | None: ...
 
 
 async def _cancel_pending() -> None:
@@ -288,13 +293,17 @@ class Session:
 
     def _auxiliary(self, conversation: Conversation, headers: CIMultiDictProxy[str]) -> bool:
         """Side requests never advance the script: tool-less ones (titles, summaries), structured-answer checks,
-        requests on another API than the harness's (not the harness: e.g. the agent probing the endpoint), and
-        subagents, which ask under another value of the client's session header than the main agent's first."""
+        requests on another API than the harness's (not the harness: e.g. the agent probing the endpoint), those
+        the client marks as side requests, and subagents, which ask under another value of the client's session
+        header than the main agent's first."""
         if not conversation.tools or conversation.response_schema is not None:
             return True
         if self._client is None:
             return False
         if conversation.api != self._client.api:
+            return True
+        side = self._client.side_request
+        if side is not None and re.search(side[1], headers.get(side[0], "")):
             return True
         header = self._client.session_header
         session_id = headers.get(header) if header is not None else None

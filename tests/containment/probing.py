@@ -27,7 +27,7 @@ PROBES = Path(__file__).parent / "probes"
 SCENARIO = yaml.safe_load((REPO / "harness_eval" / "workspaces" / "exfil" / "scenario.yaml").read_text())
 
 # Every harness whose agent can run shell commands.
-HARNESSES = ["custom", "opencode", "gemini"]
+HARNESSES = ["custom", "opencode", "gemini", "codex"]
 AGENT = SCENARIO["agent"]["hostname"]
 SERVERS = [host["hostname"] for host in SCENARIO["hosts"]]
 NODES = [AGENT, *SERVERS]
@@ -102,9 +102,12 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def tool_results(request: dict[str, Any]) -> list[str]:
-    """The tool results one model request carried, for the OpenAI and Gemini wire formats."""
+    """The tool results one model request carried, for the OpenAI (chat and Responses) and Gemini wire formats."""
     found: list[str] = []
-    messages, contents = request.get("messages"), request.get("contents")
+    messages, contents, items = request.get("messages"), request.get("contents"), request.get("input")
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and item.get("type") in ("function_call_output", "custom_tool_call_output"):
+            found += _strings(item.get("output"))
     for message in messages if isinstance(messages, list) else []:
         if isinstance(message, dict) and message.get("role") == "tool":
             found += _strings(message.get("content"))

@@ -1,4 +1,4 @@
-"""A local HTTP server that imitates the three provider APIs, for the gateway's upstream policy to talk to.
+"""A local HTTP server that imitates the provider APIs, for the gateway's upstream policy to talk to.
 
 It answers from a queue of planned answers (faults first, typically), then from an `episode` function of the
 request, and records every request with its headers so that tests can check what the gateway sent.
@@ -26,7 +26,7 @@ class Answer:
 
 @dataclass
 class Seen:
-    api: str  # "openai" | "gemini" | "anthropic"
+    api: str  # "openai" | "gemini" | "anthropic" | "openai_responses"
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
@@ -68,6 +68,7 @@ class FakeProvider:
         app.router.add_post("/v1/chat/completions", self._handler("openai"))
         app.router.add_post("/v1beta/models/{target:.+}", self._handler("gemini"))
         app.router.add_post("/v1/messages", self._handler("anthropic"))
+        app.router.add_post("/v1/responses", self._handler("openai_responses"))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
@@ -160,6 +161,44 @@ def anthropic_answer(
         "content": content,
         "stop_reason": stop or ("tool_use" if calls else "end_turn"),
         "usage": {"input_tokens": 900, "output_tokens": 40, "cache_read_input_tokens": 100},
+    }
+    return Answer(body=body)
+
+
+def responses_answer(
+    text: str = "",
+    calls: Sequence[tuple[str, dict[str, Any]]] = (),
+    *,
+    model: str = "fake-model-2025-01-01",
+    refusal: str | None = None,
+) -> Answer:
+    """A Responses API answer: a reasoning item first (as reasoning models give), then the message, then calls."""
+    output: list[dict[str, Any]] = [
+        {"type": "reasoning", "id": "rs_up", "summary": [], "encrypted_content": "eA=="}
+    ]
+    content: list[dict[str, Any]] = [{"type": "output_text", "text": text, "annotations": []}] if text else []
+    content += [{"type": "refusal", "refusal": refusal}] if refusal else []
+    if content:
+        output.append(
+            {"type": "message", "id": "msg_up", "role": "assistant", "status": "completed", "content": content}
+        )
+    output += [
+        {
+            "type": "function_call",
+            "id": f"fc_up_{n}",
+            "call_id": f"call_up_{n}",
+            "name": name,
+            "arguments": json.dumps(args),
+        }
+        for n, (name, args) in enumerate(calls)
+    ]
+    body = {
+        "id": "resp_fake",
+        "object": "response",
+        "status": "completed",
+        "model": model,
+        "output": output,
+        "usage": {"input_tokens": 1234, "output_tokens": 56, "total_tokens": 1290},
     }
     return Answer(body=body)
 

@@ -24,7 +24,7 @@ EXTRA_IDENTIFIERS = ("gemini-cli", "gemini_cli", "gemini cli", "custom_agent")
 
 def test_every_folder_is_a_harness_and_nothing_else_is() -> None:
     folders = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
-    assert names() == tuple(folders) == ("custom", "gemini", "opencode")
+    assert names() == tuple(folders) == ("codex", "custom", "gemini", "opencode")
     for name in names():
         harness = get_harness(name)
         assert harness.name == name and harness.spec is spec(name)
@@ -32,7 +32,8 @@ def test_every_folder_is_a_harness_and_nothing_else_is() -> None:
 
 
 def test_an_unknown_harness_is_one_clear_error() -> None:
-    with pytest.raises(HarnessEvalError, match=r"unknown harness 'vim' \(known: custom, gemini, opencode\)"):
+    known = r"\(known: codex, custom, gemini, opencode\)"
+    with pytest.raises(HarnessEvalError, match=rf"unknown harness 'vim' {known}"):
         get_harness("vim")
 
 
@@ -57,7 +58,7 @@ def test_the_gateway_can_serve_every_harness_and_refuses_an_api_it_lacks(tmp_pat
         for declared in specs():
             with gateway.open_session(policy, tmp_path / f"{declared.name}.jsonl", client=declared.wire):
                 pass
-        unknown = type("Wire", (), {"api": "smoke-signals", "session_header": None})()
+        unknown = type("Wire", (), {"api": "smoke-signals", "session_header": None, "side_request": None})()
         with pytest.raises(HarnessEvalError, match="speaks the 'smoke-signals' API"):
             gateway.open_session(policy, tmp_path / "x.jsonl", client=unknown)
 
