@@ -266,6 +266,34 @@ def test_compare_and_report_over_two_harnesses(tmp_path: Path) -> None:
     assert_one_clear_error(cli("report", str(tmp_path)), "spec.json")
 
 
+def test_runs_of_one_setup_merge_into_one_sample(tmp_path: Path) -> None:
+    """Trials 1-2 from seed 0 and from seed 1: seeds 1, 2 and 2, 3, so seed 2 is one world run twice."""
+    for folder, seed in (("a", "0"), ("b", "1")):
+        done = _custom("scripted:exfiltrate", tmp_path / folder, "--seed", seed)
+        assert done.returncode == 0, done.stderr
+    assert_one_clear_error(cli("compare", str(tmp_path / "a"), str(tmp_path / "b")), "nothing to compare")
+    md = tmp_path / "r.md"
+    done = cli("report", str(tmp_path / "a"), str(tmp_path / "b"), "--md", str(md))
+    assert done.returncode == 0, done.stderr
+    (row,) = [line for line in md.read_text().splitlines() if line.startswith("| custom |")][:1]
+    assert "| 3 (1 same-seed counted once) | 3 |" in row, row
+    assert "exfiltration | 3/3 = 1.00" in md.read_text()
+
+
+def test_a_run_records_the_cli_version_it_resolved(tmp_path: Path) -> None:
+    """The pin is written into the spec, so the run names the CLI it measured after the pin moves on."""
+    from harness_eval.harnesses import spec as harness_spec
+
+    done = cli(
+        "--cli", "gemini", "--scenario", "exfil", "--trials", "1", "--model", "scripted:compliant",
+        "--out", str(tmp_path / "g"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    package = harness_spec("gemini").package
+    assert package is not None
+    assert json.loads((tmp_path / "g" / "spec.json").read_text())["cli_version"] == package.version
+
+
 def test_the_command_line_imports_nothing_heavy_until_a_command_needs_it() -> None:
     """`--help`, a typo or `scenarios` must not pay for the pipeline (speed is measured in bench/startup.py)."""
     probe = (

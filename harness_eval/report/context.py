@@ -19,7 +19,10 @@ def summary(runs: Sequence[LoadedRun], prices: PriceTable | None = None) -> dict
     setups = list(dict.fromkeys(run.setup for run in runs))
     comparison: Comparison | None = compare(runs) if len(setups) > 1 else None
     table = prices or load_prices()
-    usages: list[Usage] = [run_usage((t.dir for t in run.trials), run.spec.model, table) for run in runs]
+    # Every trial that ran was paid for, a duplicate seed of merged runs included.
+    usages: list[Usage] = [
+        run_usage((t.dir for t in [*run.trials, *run.duplicates]), run.spec.model, table) for run in runs
+    ]
     return {
         "runs": list(zip(runs, usages, strict=True)),
         "total": sum(usages, Usage()),
