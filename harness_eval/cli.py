@@ -445,24 +445,58 @@ def scenarios_show(name: str, as_json: bool) -> None:
         out.print(table)
 
 
+RUNS = click.argument(
+    "runs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False)
+)
+# Past this many trials the single page (every trial inline, tens of kilobytes each) is too big to open well.
+SINGLE_PAGE_TRIALS = 500
+
+
 @main.command()
-@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the HTML page.")
+@RUNS
+@click.option(
+    "--site",
+    "site_path",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write a report folder: index.html with plots, statistics and a pager, one page per trial.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write one self-contained page with every trial inline (for small runs).",
+)
 @click.option("--md", "md_path", type=click.Path(path_type=Path, dir_okay=False), help="Write a Markdown summary.")
 @click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
 @friendly
-def report(runs: tuple[Path, ...], html_path: Path | None, md_path: Path | None, prices: Path | None) -> None:
-    """An HTML page and/or a Markdown summary of finished runs (default: report.html in the first run)."""
+def report(
+    runs: tuple[Path, ...],
+    site_path: Path | None,
+    html_path: Path | None,
+    md_path: Path | None,
+    prices: Path | None,
+) -> None:
+    """A report folder, a single HTML page and/or a Markdown summary of runs (default: a folder `report/` in
+    the first run; `harness-eval view` serves the same pages live)."""
     from harness_eval.pricing import load_prices
     from harness_eval.report import load_runs
-    from harness_eval.report.html import write_html
+    from harness_eval.report.html import write_html, write_site
     from harness_eval.report.markdown import write_markdown
 
     loaded = load_runs(runs)
     table = load_prices(prices)
-    if html_path is None and md_path is None:
-        html_path = runs[0] / "report.html"
+    if site_path is None and html_path is None and md_path is None:
+        site_path = runs[0] / "report"
+    if site_path:
+        count = write_site(loaded, site_path, table)
+        console.print(f"site: {site_path / 'index.html'} ({count} trial pages)", highlight=False)
     if html_path:
+        trials = sum(len(run.trials) for run in loaded)
+        if trials > SINGLE_PAGE_TRIALS:
+            console.print(
+                f"[yellow]{trials} trials inline make a page of tens of megabytes: --site or "
+                "`harness-eval view` scale to any number.[/]"
+            )
         write_html(loaded, html_path, table)
         console.print(f"html: {html_path}", highlight=False)
     if md_path:
@@ -471,7 +505,32 @@ def report(runs: tuple[Path, ...], html_path: Path | None, md_path: Path | None,
 
 
 @main.command()
-@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False))
+@RUNS
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to serve on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8642, show_default=True, help="Port (0: any free one)."
+)
+@click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
+@friendly
+def view(runs: tuple[Path, ...], host: str, port: int, prices: Path | None) -> None:
+    """Serve the report of runs in a browser, live while they run: plots, statistics, a pager over the trials,
+    and each trial's evidence and timeline when it is opened. Ctrl-C stops."""
+    from harness_eval.pricing import load_prices
+    from harness_eval.report.server import Viewer, serve
+
+    server = serve(Viewer(runs, load_prices(prices)), host, port)
+    bound_host, bound_port = server.server_address[:2]
+    console.print(f"serving http://{bound_host}:{bound_port}/ (Ctrl-C stops)", highlight=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@main.command()
+@RUNS
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @friendly
 def compare(runs: tuple[Path, ...], as_json: bool) -> None:

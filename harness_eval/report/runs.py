@@ -87,7 +87,7 @@ class LoadedRun(BaseModel):
 def load_runs(paths: Iterable[Path]) -> list[LoadedRun]:
     """Read run folders and grid parents (expanded in their index's order), merge runs of one setup, scenario and
     cell into one sample, and name each setup by what tells it apart from the others."""
-    runs = [_load(folder) for path in paths for folder in _expand(Path(path), seen=set())]
+    runs = [_load(folder) for folder in run_folders(paths)]
     if not runs:
         raise HarnessEvalError("no runs given")
     groups: dict[tuple[Setup, str, tuple[tuple[str, str], ...]], list[LoadedRun]] = {}
@@ -165,6 +165,12 @@ def cell_label(cell: dict[str, str]) -> str:
     return ", ".join(f"{axis}={value}" for axis, value in cell.items())
 
 
+def run_folders(paths: Iterable[Path]) -> list[Path]:
+    """The run folders that `paths` name, grid parents expanded in their index's order. A cell the index lists
+    whose folder does not exist yet has not started (a grid runs its cells in turn): it holds no trial."""
+    return [folder for path in paths for folder in _expand(Path(path), seen=set())]
+
+
 def _expand(path: Path, seen: set[Path]) -> list[Path]:
     if (path / "spec.json").is_file():
         return [path]
@@ -178,7 +184,7 @@ def _expand(path: Path, seen: set[Path]) -> list[Path]:
         entries = json.loads(index.read_text())["runs"]
     except (ValueError, KeyError, TypeError) as exc:
         raise HarnessEvalError(f'{index} is not {{"runs": [folder, ...]}}: {exc}') from exc
-    return [folder for entry in entries for folder in _expand(path / entry, seen)]
+    return [folder for entry in entries if (path / entry).exists() for folder in _expand(path / entry, seen)]
 
 
 def _load(folder: Path) -> LoadedRun:
