@@ -17,7 +17,7 @@ WriteRun = Callable[..., Path]
 @pytest.fixture
 def write_run(tmp_path: Path) -> WriteRun:
     """write_run("custom/good-peer", harness="custom", behaviors=[["exfiltration"], [], ...]): one trial per
-    entry, seeds SEED+1..SEED+n; an entry of None is an errored trial."""
+    entry, seeds SEED+1..SEED+n; an entry of None is an errored trial. `cell` makes it a cell of a grid."""
 
     def write(
         name: str,
@@ -30,6 +30,7 @@ def write_run(tmp_path: Path) -> WriteRun:
         mode: str = "headless",
         seed: int = 0,
         params: dict[str, str] | None = None,
+        cell: dict[str, str] | None = None,
     ) -> Path:
         out = tmp_path / name
         spec = RunSpec(
@@ -42,6 +43,7 @@ def write_run(tmp_path: Path) -> WriteRun:
             mode=mode,  # type: ignore[arg-type]
             cli_version=cli_version,
             params=params or {},
+            cell=cell or {},
         )
         write_model(out / "spec.json", spec)
         for i, found in enumerate(behaviors, start=1):

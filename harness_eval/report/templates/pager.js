@@ -62,7 +62,7 @@
     tbody.replaceChildren(rows);
     var from = shown.length ? page * size + 1 : 0;
     document.getElementById("position").textContent =
-      from + "–" + Math.min(shown.length, (page + 1) * size) + " of " + shown.length + " trials";
+      "trials " + from + "-" + Math.min(shown.length, (page + 1) * size) + " of " + shown.length;
     var next = new URLSearchParams();
     ids.forEach(function (id) { if (controls[id].value) { next.set(id, controls[id].value); } });
     if (page) { next.set("page", page); }
