@@ -263,6 +263,12 @@ def test_compare_and_report_over_two_harnesses(tmp_path: Path) -> None:
     done = cli("report", str(tmp_path / "a"), str(tmp_path / "b"), "--md", str(md), "--html", str(html))
     assert done.returncode == 0, done.stderr
     assert "exfiltration" in md.read_text() and "<svg" in html.read_text()
+    done = cli("report", str(tmp_path / "a"), str(tmp_path / "b"))  # by default, a folder in the first run
+    assert done.returncode == 0, done.stderr
+    site = tmp_path / "a" / "report"
+    assert "(4 trial pages)" in done.stderr and sorted(p.name for p in (site / "trials").iterdir())[0] == "0.html"
+    assert 'id="trial-data"' in (site / "index.html").read_text()
+    assert_one_clear_error(cli("report", str(tmp_path / "a"), "--site", str(tmp_path)), "not a report folder")
     assert_one_clear_error(cli("report", str(tmp_path)), "spec.json")
 
 
