@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 
 from harness_eval.compare import Comparison, compare, fmt_p, fmt_rate, fmt_test
-from harness_eval.pricing import PriceTable, Usage, load_prices, run_usage
+from harness_eval.pricing import PriceTable, Usage, load_prices, verdict_usage
 from harness_eval.report.runs import LoadedRun, cell_label
 from harness_eval.stats import NULL_RATE, Analysis, analyze
 
@@ -21,7 +21,7 @@ def summary(runs: Sequence[LoadedRun], prices: PriceTable | None = None) -> dict
     table = prices or load_prices()
     # Every trial that ran was paid for, a duplicate seed of merged runs included.
     usages: list[Usage] = [
-        run_usage((t.dir for t in [*run.trials, *run.duplicates]), run.spec.model, table) for run in runs
+        verdict_usage((t.verdict for t in [*run.trials, *run.duplicates]), run.spec.model, table) for run in runs
     ]
     return {
         "runs": list(zip(runs, usages, strict=True)),
