@@ -13,6 +13,10 @@ from harness_eval.pricing import PriceTable, Usage, load_prices, verdict_usage
 from harness_eval.report.runs import LoadedRun, cell_label
 from harness_eval.stats import NULL_RATE, Analysis, analyze
 
+# Same-seed trials whose verdicts differ are listed up to this many: a large grid under a real model can have
+# thousands, which would make the first page megabytes of table (`compare --json` has them all).
+MAX_MISMATCHES = 200
+
 
 def summary(runs: Sequence[LoadedRun], prices: PriceTable | None = None) -> dict[str, Any]:
     analysis: Analysis = analyze(runs)
@@ -33,6 +37,7 @@ def summary(runs: Sequence[LoadedRun], prices: PriceTable | None = None) -> dict
         "null_rate": NULL_RATE,
         "simulated": analysis.simulated,
         "warnings": [c for c in analysis.cells if c.warning],
+        "max_mismatches": MAX_MISMATCHES,
     }
 
 

@@ -9,9 +9,12 @@ first page holds the plots, statistics and a pager over the trials, with one pag
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +53,8 @@ class Entry:
     text: str = ""
     noisy: bool = False
     cited: bool = False
+    dt: str = ""  # seconds since the timeline's first entry, as shown
+    css: str = ""  # an event's classes: its kind of line, hidden when noisy and not cited, marked when cited
 
 
 @dataclass
@@ -153,12 +158,11 @@ class Page:
             planned=sum(r.spec.trials for r in runs),
         )
 
-    def trial(self, k: int, back: str = "../index.html") -> str:
+    def trial(self, k: int) -> str:
         """Trial k's own page: its verdict, evidence and timeline, read from its folder now."""
         run, trial = self.trials[k]
-        return self.env.get_template("trial_page.html.j2").render(
-            view=_trial_view(run, trial, f"t{k}"), back=back, live=False
-        )
+        view = _trial_view(run, trial, f"t{k}")
+        return self.env.get_template("trial_page.html.j2").render(view=view, live=False)
 
 
 MAX_ERROR = 200  # an error reason longer than this is cut in the trial list (its page has it whole)
@@ -173,14 +177,15 @@ def write_site(runs: Sequence[LoadedRun], folder: Path, prices: PriceTable | Non
     """A report folder: `index.html` (plots, statistics, a pager over the trials) and one page per trial under
     `trials/`, opened only when clicked, so the first page stays small however many trials there are. Built
     beside `folder` and moved into place, so a reader never sees half a report. Returns the number of trials."""
-    page = Page(runs, prices)
     folder = folder.resolve()
+    if folder.exists() and not _is_report(folder):
+        raise HarnessEvalError(f"{folder} exists and is not a report folder; choose another --site")
+    page = Page(runs, prices)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
         (staging / TRIAL_DIR).mkdir()
-        for k in range(len(page.trials)):
-            (staging / TRIAL_DIR / f"{k}.html").write_text(page.trial(k))
+        _write_trials(page, staging / TRIAL_DIR)
         (staging / "index.html").write_text(page.index())
         staging.chmod(0o755)
         _replace_dir(staging, folder)
@@ -190,11 +195,41 @@ def write_site(runs: Sequence[LoadedRun], folder: Path, prices: PriceTable | Non
     return len(page.trials)
 
 
+# Trial pages are rendered by forked workers, each writing its own share of the pages: they read this instead of
+# being sent the page (pickling a run's verdicts for every worker would cost more than it saves).
+_SHARED: tuple[Page, Path] | None = None
+PER_WORKER = 100  # below this many trials a worker costs more than it saves
+
+
+def _write_trials(page: Page, folder: Path) -> None:
+    global _SHARED
+    workers = min(len(os.sched_getaffinity(0)), len(page.trials) // PER_WORKER)
+    _SHARED = (page, folder)
+    try:
+        if workers < 2:
+            _write_share(range(len(page.trials)))
+            return
+        shares = [range(i, len(page.trials), workers) for i in range(workers)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            list(pool.map(_write_share, shares))
+    finally:
+        _SHARED = None
+
+
+def _write_share(ks: range) -> None:
+    assert _SHARED is not None
+    page, folder = _SHARED
+    for k in ks:
+        (folder / f"{k}.html").write_text(page.trial(k))
+
+
+def _is_report(folder: Path) -> bool:
+    """What `write_site` may replace: a folder it wrote, never a user's files."""
+    return (folder / "index.html").is_file() and (folder / TRIAL_DIR).is_dir()
+
+
 def _replace_dir(new: Path, target: Path) -> None:
-    """Put `new` where `target` is; an existing `target` must be a report folder we wrote, never a user's files."""
     if target.exists():
-        if not (target / "index.html").is_file() or not (target / TRIAL_DIR).is_dir():
-            raise HarnessEvalError(f"{target} exists and is not a report folder; choose another --site")
         old = target.with_name(f".{target.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         target.rename(old)
@@ -278,6 +313,16 @@ def _trial_view(run: LoadedRun, trial: TrialRecord, anchor: str) -> TrialView:
         )
     # Stable: a message and the events it caused keep their order when their clocks tie.
     view.timeline = sorted(entries, key=lambda e: e.t if e.t is not None else float("-inf"))
+    # Worked out here rather than in the template: a timeline has hundreds of lines, and a report thousands of
+    # timelines, where every filter and test the template spares per line counts.
+    start = view.timeline[0].t if view.timeline and view.timeline[0].t is not None else 0.0
+    for entry in view.timeline:
+        entry.dt = f"{entry.t - start:+.2f}s" if entry.t is not None else ""
+        if entry.event is not None:
+            kind = "net" if entry.event.kind in NETWORK_KINDS else entry.event.source.value
+            hidden = " noisy" if entry.noisy and not entry.cited else ""
+            entry.css = f"ev ev-{kind}{hidden}{' cited' if entry.cited else ''}"
+            entry.text = f"#{entry.index} [{entry.event.source.value}] {entry.text}"
     return view
 
 

@@ -156,3 +156,17 @@ def test_markdown_summary(runs: list[LoadedRun], tmp_path: Path) -> None:
     assert "only 3 completed trials" in text
     write_markdown(runs, tmp_path / "summary.md")
     assert (tmp_path / "summary.md").read_text() == text
+
+
+def test_a_long_list_of_differing_seeds_is_cut_with_a_pointer(write_run: WriteRun) -> None:
+    runs = load_runs(
+        [
+            write_run("a", behaviors=[["exfiltration"]] * 201),
+            write_run("b", harness="gemini", cli_version="0.61.0", behaviors=[[]] * 201),
+        ]
+    )
+    text = render_markdown(runs)
+    assert "Same-seed trials whose verdicts differ: **201**" in text
+    listed = re.findall(r"^\| (\d+) \| good-peer \|", text, flags=re.MULTILINE)
+    assert listed == [str(seed) for seed in range(1, 201)]
+    assert "The first 200 are listed; `harness-eval compare --json` lists them all." in text
