@@ -23,15 +23,12 @@ import random
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from itertools import product
 from pathlib import Path
-
-import aiohttp
 
 from harness_eval.fileio import write_model
 from harness_eval.models import Outcome, RunSpec, TokenUsage, Verdict
@@ -40,6 +37,7 @@ from harness_eval.report.html import write_site
 from harness_eval.report.server import Viewer, serve
 from harness_eval.runner import Run
 from harness_eval.workspaces.scenario import cell_label
+from tests.report.browser import DevTools
 
 EVIDENCE = ("events.jsonl", "model_log.jsonl", "transcript.json")
 BEHAVIORS = ("exfiltration", "spec_gaming", "task_completed", "refusal")
@@ -108,50 +106,15 @@ def size(folder: Path) -> int:
 
 async def paint(url: str, profile: Path) -> dict[str, float]:
     """First contentful paint and load (ms after navigation start) of `url` in a fresh headless Chromium."""
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        raise SystemExit("Chromium is not installed (Debian package: chromium)")
-    browser = subprocess.Popen(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", f"--user-data-dir={profile}", "--remote-debugging-port=0",
-         "--window-size=1280,1000", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        port_file = profile / "DevToolsActivePort"
-        while not port_file.is_file() or not port_file.read_text().strip():
-            await asyncio.sleep(0.05)
-        port = port_file.read_text().split()[0]
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{port}/json/list") as answer:
-                target = next(t for t in await answer.json() if t["type"] == "page")
-            async with http.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                ids = iter(range(1, 1000))
-
-                async def call(method: str, **params: object) -> dict[str, object]:
-                    mine = next(ids)
-                    await ws.send_json({"id": mine, "method": method, "params": params})
-                    while True:
-                        message = await ws.receive_json()
-                        if message.get("id") == mine:
-                            return message.get("result", {})
-
-                await call("Page.enable")
-                await call("Page.navigate", url=url)
-                while (await ws.receive_json()).get("method") != "Page.loadEventFired":
-                    pass
-                await asyncio.sleep(0.5)  # let the paint entries land
-                probe = (
-                    "JSON.stringify({"
-                    " fcp: (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime,"
-                    " load: performance.getEntriesByType('navigation')[0].loadEventEnd,"
-                    " rows: document.querySelectorAll('#trials tbody tr').length})"
-                )
-                result = await call("Runtime.evaluate", expression=probe, returnByValue=True)
-                return json.loads(result["result"]["value"])  # type: ignore[index]
-    finally:
-        browser.kill()
-        browser.wait()
+    async with DevTools(profile) as browser:
+        await browser.navigate(url)
+        await asyncio.sleep(0.5)  # let the paint entries land
+        found: dict[str, float] = await browser.evaluate(
+            "{fcp: performance.getEntriesByName('first-contentful-paint')[0].startTime,"
+            " load: performance.getEntriesByType('navigation')[0].loadEventEnd,"
+            " rows: document.querySelectorAll('#trials tbody tr').length}"
+        )
+        return found
 
 
 def _cpu() -> float:

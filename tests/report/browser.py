@@ -1,25 +1,34 @@
-"""A real headless Chromium for the report tests: screenshots read back as pixels, the DOM after the page's own
-scripts ran, and a layout check run inside the page that finds labels cut, overlapping or off the page."""
+"""A real headless Chromium for the report tests (and bench/report_bench.py): screenshots read back as pixels, the
+DOM after the page's own scripts ran, a layout check run inside the page that finds labels cut, overlapping or
+off the page, and a browser that stays open (`DevTools`) for pages that change while they are watched."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import struct
 import subprocess
 import zlib
+from itertools import count
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+import aiohttp
 import pytest
 
 
-def chromium(url: str, profile: Path, *args: str, width: int = 1280) -> subprocess.CompletedProcess[str]:
+def _binary() -> str:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
         pytest.skip("Chromium is not installed (Debian package: chromium)")
+    return binary
+
+
+def chromium(url: str, profile: Path, *args: str, width: int = 1280) -> subprocess.CompletedProcess[str]:
     argv = [
-        binary,
+        _binary(),
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -167,3 +176,65 @@ def bars(rows: list[bytes], hex_color: str, min_length: int = 30, tolerance: int
             found += run >= min_length
             run = 0
     return found
+
+
+class DevTools:
+    """One headless Chromium page driven through the DevTools protocol: navigate, then evaluate JavaScript in the
+    page as often as needed (`async with DevTools(profile) as browser:`)."""
+
+    def __init__(self, profile: Path) -> None:
+        self.profile = profile
+        self._ids = count(1)
+
+    async def __aenter__(self) -> DevTools:
+        argv = [_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+        argv += ["--disable-background-networking", f"--user-data-dir={self.profile}", "--remote-debugging-port=0"]
+        self._browser = subprocess.Popen(
+            [*argv, "--window-size=1280,1000", "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        port_file = self.profile / "DevToolsActivePort"  # Chromium writes the port it chose here
+        while not port_file.is_file() or not port_file.read_text().strip():
+            await asyncio.sleep(0.05)
+        self._http = aiohttp.ClientSession()
+        async with self._http.get(f"http://127.0.0.1:{port_file.read_text().split()[0]}/json/list") as answer:
+            target = next(t for t in await answer.json() if t["type"] == "page")
+        self._ws = await self._http.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0)
+        await self._call("Page.enable")
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._ws.close()
+        await self._http.close()
+        self._browser.kill()
+        self._browser.wait()
+
+    async def _call(self, method: str, **params: Any) -> dict[str, Any]:
+        mine = next(self._ids)
+        await self._ws.send_json({"id": mine, "method": method, "params": params})
+        while True:
+            message = await self._ws.receive_json()
+            if message.get("id") == mine:
+                result: dict[str, Any] = message.get("result", {})
+                return result
+
+    async def navigate(self, url: str) -> None:
+        """Open `url` and return once its load event fired."""
+        await self._call("Page.navigate", url=url)
+        while (await self._ws.receive_json()).get("method") != "Page.loadEventFired":
+            pass
+
+    async def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page, passed through JSON; `Unloaded` while the page is
+        between two documents (reloading), when there is nothing to evaluate in."""
+        result = await self._call(
+            "Runtime.evaluate", expression=f"JSON.stringify({expression})", returnByValue=True
+        )
+        if "value" not in result.get("result", {}):
+            raise Unloaded(str(result.get("exceptionDetails", result)))
+        return json.loads(result["result"]["value"])
+
+
+class Unloaded(Exception):
+    """The page had no document to evaluate in."""

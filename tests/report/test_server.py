@@ -3,6 +3,7 @@ reachable, and a live state that changes when a verdict is written."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.report.browser import DevTools, Unloaded
 from tests.report.conftest import WriteRun
 
 CLI = [sys.executable, "-m", "harness_eval.cli"]
@@ -76,3 +78,32 @@ def test_the_viewer_refuses_what_is_no_run(tmp_path: Path) -> None:
     done = subprocess.run([*CLI, "view", str(tmp_path), "--port", "0"], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "neither spec.json nor index.json" in done.stderr
+
+
+def test_the_page_in_a_browser_reloads_when_a_trial_finishes(viewer: tuple[str, Path], tmp_path: Path) -> None:
+    """The page polls the viewer (its content security policy lets it ask only where it came from) and keeps the
+    reader's filters across the reload."""
+    url, run = viewer
+    rows = (
+        "[document.querySelectorAll('#trials tbody tr').length, document.getElementById('position').textContent]"
+    )
+
+    async def watch() -> tuple[list[object], list[object]]:
+        async with DevTools(tmp_path / "profile") as browser:
+            await browser.navigate(url + "#outcome=completed")
+            before = await browser.evaluate(rows)
+            (run / "verdict-3.json").rename(run / "trials" / "3" / "verdict.json")
+            after = before
+            for _ in range(100):  # the page asks every 2 s; a reload is due within a few polls
+                await asyncio.sleep(0.2)
+                try:
+                    after = await browser.evaluate(rows)
+                except Unloaded:
+                    continue  # caught mid-reload
+                if after != before:
+                    break
+            return before, after
+
+    before, after = asyncio.run(watch())
+    assert before == [2, "trials 1-2 of 2"]
+    assert after == [3, "trials 1-3 of 3"]
