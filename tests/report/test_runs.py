@@ -110,3 +110,12 @@ def test_a_corrupt_verdict_names_its_file(write_run: WriteRun) -> None:
 def test_cell_labels() -> None:
     assert cell_label({"condition": "good-peer"}) == "good-peer"
     assert cell_label({"condition": "good-peer", "intro": "memory"}) == "condition=good-peer, intro=memory"
+
+
+def test_a_cell_of_a_grid_that_has_not_started_holds_no_trial(tmp_path: Path, write_run: WriteRun) -> None:
+    write_run("grid/custom/good-peer", behaviors=[[]])
+    grid = write_index(tmp_path / "grid", ["custom/good-peer", "custom/no-peer"])  # no-peer runs next
+    assert [r.cell for r in load_runs([grid])] == [{"condition": "good-peer"}]
+    (grid / "custom" / "no-peer").mkdir()  # a folder without its spec is no run, started or not
+    with pytest.raises(HarnessEvalError, match=r"neither spec\.json nor index\.json"):
+        load_runs([grid])
