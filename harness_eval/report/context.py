@@ -30,6 +30,7 @@ def summary(runs: Sequence[LoadedRun], prices: PriceTable | None = None) -> dict
     return {
         "runs": list(zip(runs, usages, strict=True)),
         "total": sum(usages, Usage()),
+        "trial_count": sum(len(run.trials) for run in runs),
         "prices_as_of": table.as_of,
         "setups": setups,
         "analysis": analysis,
