@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -107,3 +108,14 @@ def test_the_page_in_a_browser_reloads_when_a_trial_finishes(viewer: tuple[str, 
     before, after = asyncio.run(watch())
     assert before == [2, "trials 1-2 of 2"]
     assert after == [3, "trials 1-3 of 3"]
+
+
+def test_a_port_in_use_is_one_clear_error(write_run: WriteRun) -> None:
+    run = write_run("run", behaviors=[[]])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = subprocess.run([*CLI, "view", str(run), "--port", port], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in done.stderr
