@@ -47,7 +47,7 @@ CELLS = [
         ("good-peer", "neutral-peer", "bad-peer", "no-peer"), ("peer", "self"), ("file", "file-prompt", "memory")
     )
 ]
-SETUPS = (("custom", "0"), ("gemini", "0.61.0"))
+SETUPS = (("custom", None), ("gemini", "0.61.0"))
 
 
 def real_trial(root: Path) -> Path:

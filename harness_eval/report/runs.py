@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from harness_eval import harnesses as registry
 from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Outcome, RunSpec, Summary, Verdict
 
@@ -40,12 +41,24 @@ class Setup(BaseModel, frozen=True):
 
     @classmethod
     def of(cls, spec: RunSpec) -> Setup:
-        return cls(harness=spec.harness, cli_version=spec.cli_version or PINNED, mode=spec.mode, model=spec.model)
+        return cls(
+            harness=spec.harness,
+            cli_version=spec.cli_version or _unrecorded(spec.harness),
+            mode=spec.mode,
+            model=spec.model,
+        )
 
 
 # Runs made before the command line recorded the version it resolved have `cli_version: null`: they ran the pin of
 # their day, which today's pin need not be. Such a run is its own setup, never merged with one of a known version.
 PINNED = "pinned"
+BUILT_IN = "built in"  # a harness that ships with harness-eval has no version of its own (null is the norm)
+
+
+def _unrecorded(harness: str) -> str:
+    if harness in registry.names() and registry.spec(harness).package is None:
+        return BUILT_IN
+    return PINNED
 
 
 class LoadedRun(BaseModel):

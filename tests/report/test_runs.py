@@ -42,7 +42,7 @@ def test_setups_name_the_cli_version_when_one_harness_ran_at_several(write_run: 
         ]
     )
     assert [r.setup for r in runs] == ["gemini@0.60.0", "gemini@0.61.0", "custom"]
-    assert runs[0].key.cli_version == "0.60.0" and runs[2].key.cli_version == "pinned"
+    assert runs[0].key.cli_version == "0.60.0" and runs[2].key.cli_version == "built in"
 
 
 def test_setups_name_the_mode_when_modes_differ(write_run: WriteRun) -> None:
