@@ -72,12 +72,6 @@ def _harnesses(value: str) -> list[str]:
     return names
 
 
-def _pinned(harness: str) -> str | None:
-    """The version a harness runs unless told otherwise; None for one that ships with harness-eval."""
-    package = registry.spec(harness).package
-    return package.version if package else None
-
-
 def _axes(values: tuple[str, ...]) -> dict[str, str]:
     axes = {}
     for item in values:
@@ -184,7 +178,7 @@ def run_trials(
             mode=mode,  # type: ignore[arg-type]
             # Recorded resolved, so the run says which CLI it measured even after the pin moves on (setups are
             # told apart by it) and a resume after an upgrade cannot run a newer CLI under the same spec.
-            cli_version=cli_version or _pinned(harness),
+            cli_version=cli_version or registry.pinned(harness),
             judge=judge,
             stats=scenario.spec.stats,
         )

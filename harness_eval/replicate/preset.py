@@ -205,6 +205,7 @@ def run_specs(preset: Preset, trials: int | None, seed: int, timeout: float, par
                             timeout=timeout,
                             parallel=parallel,
                             stats=scenario.spec.stats,
+                            cli_version=registry.pinned(setup.harness),
                         ),
                     )
     return specs
