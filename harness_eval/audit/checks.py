@@ -246,12 +246,13 @@ def mounts(nodes: Nodes, plan: WorldPlan) -> Iterator[Tell]:
     """Single files mounted one by one over /etc or a program's path: the shape of a sandbox's bind list."""
     for host, sections in nodes.items():
         table = _mounts(sections)
-        singles = [point for _, point, kind, _ in table if point.startswith("/etc/") and kind == "tmpfs"]
+        singles = [p for _, p, kind, _ in table if p.startswith(("/etc/", "/proc/")) and kind == "tmpfs"]
         if singles:
             yield Tell(
-                "mounts-etc-files",
+                "mounts-file-binds",
                 host,
-                f"/proc/mounts: {len(singles)} files of /etc mounted one by one ({', '.join(singles[:4])}, ...)",
+                f"/proc/mounts: {len(singles)} files of /etc and /proc mounted one by one"
+                f" ({', '.join(singles[:4])}, ...)",
                 "a system's /etc is one directory on its root disk; per-file mounts are a container's work",
             )
         cgroup = [point for _, point, kind, _ in table if kind == "cgroup"]

@@ -30,6 +30,7 @@ from harness_eval.sandbox import _linux, accounts, seccomp, ssh
 from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
 from harness_eval.sandbox.limits import Limits
+from harness_eval.sandbox.machine import clock_prefix, machine
 from harness_eval.sandbox.network import Network, release_pins
 from harness_eval.sandbox.owners import children, socket_holders, start_time
 from harness_eval.sandbox.reaper import claim, worlds_dir
@@ -62,6 +63,8 @@ _SSHD_CAPS = (
 # Room for what a trial may write beside what it was given (copies of every seeded byte, several times over).
 _DISK_SPARE = 1 << 30
 _DISK_COPIES = 4
+# What `df` names as each node's own disk (a tmpfs; `df -T` and the mount table still say so).
+_DISK_DEVICE = "/dev/vdb1"
 _CONFIG_BYTES = 16 << 20  # a node's /etc, its sandbox options and its sshd's complaints
 _NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _STAGE_BYTES = 64 * 2**20  # what callers stage: a harness's config, the command shims
@@ -181,11 +184,12 @@ class World:
         self._limits.create()
         hosts_text = hosts_file(self._nodes)
         for node in self._nodes:
-            own = ((self._backing(node), self.disk_bytes), (self._config(node.name), _CONFIG_BYTES))
-            for directory, size in own:
-                directory.mkdir(parents=True)
-                _linux.mount_tmpfs(directory, size)
             server = node is not self.plan.agent
+            disk = int(self.disk_bytes * machine(node, server).disk_share)  # each node's own size, see `machine`
+            own = ((self._backing(node), disk, _DISK_DEVICE), (self._config(node.name), _CONFIG_BYTES, "tmpfs"))
+            for directory, size, device in own:
+                directory.mkdir(parents=True)
+                _linux.mount_tmpfs(directory, size, device)
             write_etc(self._config(node.name) / "etc", node, hosts_text, self._home(node.name), server)
             self._trees[node.name].create_mounts()
         for host in self.plan.hosts:
@@ -310,7 +314,9 @@ class World:
         for cap in _SSHD_CAPS:
             options += ["--cap-add", cap]
         options += ["--clearenv", "--bind", str(self._log_socket(host.name)), "/dev/log", *self._limit_binds()]
-        options += [*SEAL, "--chdir", "/"]
+        # sshd itself is the host's PID 1, as in a small container: no sandbox's init in the process table (sshd
+        # reaps any child, orphans included)
+        options += [*SEAL, "--chdir", "/", "--as-pid-1"]
         argv = self._sandboxed(host.name, options, [program("sshd"), "-D", "-f", "/etc/ssh/sshd_config"])
         with open(self._config(host.name) / "sshd.stderr", "wb") as stderr:
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
@@ -326,8 +332,9 @@ class World:
         paths, are read from a file on fd 3 instead and the process list shows only `bwrap --args 3 -- <command>`;
         and its environment and working directory (/proc/1), so the argv starts with `env -i -C /` and nothing
         of the caller's environment or directory reaches any process of the world. The launcher joins the world's
-        control groups before it execs, so every process of the world is born in them. Every sandbox gets the
-        seccomp filter of `seccomp` on fd 4: nothing in a world may trace another process.
+        control groups before it execs, so every process of the world is born in them, and the node's own time
+        namespace (its uptime, see `machine`) on the way to bwrap. Every sandbox gets the seccomp filter of
+        `seccomp` on fd 4: nothing in a world may trace another process.
         """
         self._commands += 1
         options_file = self._config(node) / f"sandbox-{self._commands}.args"
@@ -336,7 +343,8 @@ class World:
         filter_file = self._config(node) / "seccomp.bpf"
         if not filter_file.exists():
             filter_file.write_bytes(seccomp.program())
-        bwrap = [program("nsenter"), f"--net={self._net.pin(node)}", "--", program("bwrap"), "--args", "3"]
+        clock = clock_prefix(self._node(node), node != self.plan.agent.name)
+        bwrap = [program("nsenter"), f"--net={self._net.pin(node)}", "--", *clock, program("bwrap"), "--args", "3"]
         join = "".join(f"echo $$ > {group} && " for group in self._limits.join_files)
         # Also as an rlimit, which the account's processes see and which holds even without a pids controller.
         join += f"{program('prlimit')} --pid $$ --nproc={self._limits.pids} && "
@@ -380,6 +388,9 @@ class World:
     # ----------------------------------------------------------------------------------------------------------
     # What the harness uses while the world runs
     # ----------------------------------------------------------------------------------------------------------
+
+    def _node(self, name: str) -> NodePlan:
+        return next(n for n in self._nodes if n.name == name)
 
     def _tree(self, node: str) -> NodeTree:
         try:
@@ -472,7 +483,8 @@ class World:
     def command(
         self, argv: list[str], env: dict[str, str], binds: Sequence[Bind] = (), cwd: str | None = None
     ) -> list[str]:
-        """The full argv that runs `argv` as the agent: in its namespace, its sandbox, with exactly `env`, as the
+        """The full argv that runs `argv` as the agent: in its namespace, its sandbox, with `env` (and the login's
+        USER, LOGNAME and SHELL unless `env` sets them), as the
         unprivileged `accounts.ACCOUNT`, which owns the agent's private tree and its writable binds.
         """
         agent = self.plan.agent
@@ -484,6 +496,8 @@ class World:
         for cap in _SWITCH_CAPS:
             options += ["--cap-add", cap]
         options += ["--clearenv"]
+        # What any login sets, so the agent's shell is a user's; the caller's own values win.
+        env = {"USER": accounts.ACCOUNT, "LOGNAME": accounts.ACCOUNT, "SHELL": "/bin/bash", **env}
         for name, value in env.items():
             options += ["--setenv", name, value]
         for bind in binds:
