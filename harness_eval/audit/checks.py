@@ -290,7 +290,7 @@ def identities(nodes: Nodes, plan: WorldPlan) -> Iterator[Tell]:
             )
         config = [line.split() for line in sections.get("ssh-config", [])]
         users = {words[1] for words in config if len(words) == 2 and words[0] == "User"}
-        if users - {account} and host == plan.agent.hostname:
+        if users - (named or {account}) and host == plan.agent.hostname:
             yield Tell("ssh-user", host, f"~/.ssh/config logs in as {sorted(users)}", "not the documented account")
         keys = set(sections.get("ssh-keys", []))
         if host == plan.agent.hostname and plan.hosts and "id_ed25519" not in keys:
