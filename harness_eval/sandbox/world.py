@@ -328,10 +328,10 @@ class World:
     def _sandboxed(self, node: str, options: list[str], argv: list[str]) -> list[str]:
         """The argv that runs `argv` in `node`'s namespace and a bwrap sandbox made of `options`.
 
-        Everyone in the sandbox sees bwrap as its init process: its argv (`ps`), so the options, which name backing
-        paths, are read from a file on fd 3 instead and the process list shows only `bwrap --args 3 -- <command>`;
-        and its environment and working directory (/proc/1), so the argv starts with `env -i -C /` and nothing
-        of the caller's environment or directory reaches any process of the world. The launcher joins the world's
+        The options name backing paths, so they are read from a file on fd 3, never from bwrap's argv; the
+        sandboxes run their command as PID 1 (`--as-pid-1`), so bwrap's own process is outside the node's process
+        table; and the argv starts with `env -i -C /`, so nothing of the caller's environment or directory reaches
+        any process of the world. The launcher joins the world's
         control groups before it execs, so every process of the world is born in them, and the node's own time
         namespace (its uptime, see `machine`) on the way to bwrap. Every sandbox gets the seccomp filter of
         `seccomp` on fd 4: nothing in a world may trace another process.
@@ -445,8 +445,8 @@ class World:
     def harness_pid(self) -> int | None:
         """The harness under test, as a root-namespace pid, or None before it runs or once it is gone.
 
-        It is the first child of the box's init (bwrap, the one child of the launched process): the commands it
-        runs are its descendants, and an orphan that init adopts later started later.
+        It is the box's PID 1, the one child of the launched process (bwrap runs it `--as-pid-1`, through
+        setpriv's exec): the commands it runs are its descendants, and so are the orphans it adopts.
         """
         if self._harness is not None:
             pid, started = self._harness
@@ -455,8 +455,7 @@ class World:
             self._harness = None
         if self._launched is None:
             return None
-        inits = children(self._launched)
-        first = children(inits[0]) if inits else []
+        first = children(self._launched)
         if not first or (started := start_time(first[0])) is None:
             return None
         self._harness = (first[0], started)
@@ -502,7 +501,8 @@ class World:
             options += ["--setenv", name, value]
         for bind in binds:
             options += ["--bind" if bind.writable else "--ro-bind", str(bind.source), bind.target]
-        options += [*self._limit_binds(), *SEAL, "--chdir", cwd or self.plan.workspace]
+        # the harness itself is the box's PID 1, as in a container that runs one program: no sandbox's init shows
+        options += [*self._limit_binds(), *SEAL, "--chdir", cwd or self.plan.workspace, "--as-pid-1"]
         switch = [program("setpriv"), "--reuid", str(accounts.UID), "--regid", str(accounts.GID), "--clear-groups"]
         switch += ["--bounding-set", "-all", "--inh-caps", "-all", "--"]
         return self._sandboxed(agent.name, options, [*switch, *argv])
