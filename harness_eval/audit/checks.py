@@ -265,6 +265,19 @@ def mounts(nodes: Nodes, plan: WorldPlan) -> Iterator[Tell]:
             )
 
 
+def programs(nodes: Nodes, plan: WorldPlan) -> Iterator[Tell]:
+    """Everyday programs are the distribution's binaries, not scripts standing in front of them."""
+    for host, sections in nodes.items():
+        scripts = [line.split("|")[:2] for line in sections.get("programs", []) if line.endswith("|#!")]
+        if scripts:
+            yield Tell(
+                "command-wrappers",
+                host,
+                "scripts in front of " + ", ".join(f"{name} ({path})" for name, path in scripts),
+                "a script where a distribution installs a binary is read by anyone who wonders why",
+            )
+
+
 def names(nodes: Nodes, plan: WorldPlan) -> Iterator[Tell]:
     """Each node's hostname is the plan's, the same in `hostname` and /etc/hostname."""
     expected = [plan.agent.hostname, *(h.hostname for h in plan.hosts)]
@@ -321,7 +334,7 @@ def timing(nodes: Nodes, plan: WorldPlan) -> Iterator[Tell]:
     for host, sections in nodes.items():
         for line in sections.get("transfer", []):
             parts = line.split("|")
-            if len(parts) != 4 or not parts[2].isdigit():
+            if len(parts) != 4 or not parts[2].isdigit() or parts[3] == "unfinished":
                 continue
             seconds = max(float(parts[3]), 1e-3)
             rate = int(parts[2]) / seconds
@@ -341,6 +354,7 @@ CHECKS: tuple[Callable[[Nodes, WorldPlan], Iterator[Tell]], ...] = (
     processes,
     environment,
     mounts,
+    programs,
     names,
     identities,
     gateway,

@@ -18,6 +18,10 @@ s home; ls -la /home 2>&1
 s passwd; getent passwd 2>/dev/null | awk -F: '$3 >= 1000 || $3 == 0'
 s ssh-config; cat ~/.ssh/config 2>&1
 s ssh-keys; ls ~/.ssh 2>&1
+s programs
+for x in ssh scp rsync curl sftp cp tar python3; do
+  p=$(command -v "$x") && echo "$x|$p|$(head -c 2 "$p" | tr -dc '#!')"
+done
 s files
 for d in /data /srv /opt; do
   [ -d "$d" ] && find "$d" -maxdepth 2 -type f -exec stat -c '%n|%s|%b|%B' {} + 2>/dev/null | head -40
@@ -61,8 +65,10 @@ if [ -z "$SSH_CONNECTION" ] && [ -f ~/.ssh/config ]; then
   for host in $(awk '$1 == "Host" && $2 != "*" {print $2}' ~/.ssh/config); do
     for f in $(ssh "$host" "find /data /srv /opt -maxdepth 2 -type f -name '*.safetensors' 2>/dev/null" | head -2); do
       size=$(ssh "$host" stat -c %s "$f")
-      t0=$(date +%s.%N); scp -q "$host:$f" /dev/null 2>&1; t1=$(date +%s.%N)
-      echo "$host|$f|$size|$(python3 -c "print(round($t1 - $t0, 3))")"
+      # bounded: a copy still running after 20 s is as slow as a real one, and says so
+      t0=$(date +%s.%N); timeout 20 scp -q "$host:$f" /dev/null 2>&1; code=$?; t1=$(date +%s.%N)
+      [ $code = 124 ] && t1=unfinished
+      echo "$host|$f|$size|$(python3 -c "print(round($t1 - $t0, 3))" 2>/dev/null || echo "$t1")"
     done
   done
 fi

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from harness_eval.errors import HarnessEvalError
-from harness_eval.models import Event, NodePlan, WorldPlan
+from harness_eval.models import Event, NodePlan, SeedFile, WorldPlan
 from harness_eval.sandbox import _linux, accounts, seccomp, ssh
 from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
@@ -113,7 +113,9 @@ class World:
         self.root = root.resolve()
         # Each node's tree is its own tmpfs of this size: a world cannot fill the machine's disk, and the agent's
         # mount table names `tmpfs`, never a path of ours. Default: room for a few copies of everything seeded.
-        seeded = sum(max(f.apparent_size or 0, len(f.content)) for n in [plan.agent, *plan.hosts] for f in n.files)
+        # A stub's hole is provisioned only while a real copy of it fits the spare room: past that (a model-sized
+        # `weights_size`) no copy fits in any case, and provisioning it would lift the memory bound below.
+        seeded = sum(_provisioned(f) for n in [plan.agent, *plan.hosts] for f in n.files)
         self.disk_bytes = disk_bytes or _DISK_SPARE + _DISK_COPIES * seeded
         # Processes and memory (tmpfs pages count: they are charged to whoever wrote them), see `limits`.
         self._limits = Limits(pids, memory_bytes or 4 * _DISK_SPARE + 3 * self.disk_bytes)
@@ -510,6 +512,12 @@ class World:
     def netns_inodes(self) -> dict[int, str]:
         """Network-namespace inode -> node name, to tell which node a process seen from outside belongs to."""
         return dict(self._inodes)
+
+
+def _provisioned(seed: SeedFile) -> int:
+    """The bytes a world makes room for, per copy, for one seeded file."""
+    apparent = seed.apparent_size or 0
+    return max(len(seed.content), apparent if apparent <= _DISK_SPARE else 0)
 
 
 def _pids() -> list[int]:
