@@ -333,10 +333,10 @@ class World:
         The options name backing paths, so they are read from a file on fd 3, never from bwrap's argv; the
         sandboxes run their command as PID 1 (`--as-pid-1`), so bwrap's own process is outside the node's process
         table; and the argv starts with `env -i -C /`, so nothing of the caller's environment or directory reaches
-        any process of the world. The launcher joins the world's
-        control groups before it execs, so every process of the world is born in them, and the node's own time
-        namespace (its uptime, see `machine`) on the way to bwrap. Every sandbox gets the seccomp filter of
-        `seccomp` on fd 4: nothing in a world may trace another process.
+        any process of the world. The launcher joins the world's control groups before it execs, so every process
+        of the world is born in them, and the node's own time namespace (its uptime, see `machine`) on the way to
+        bwrap. Every sandbox gets the seccomp filter of `seccomp` on fd 4: nothing in a world may trace another
+        process.
         """
         self._commands += 1
         options_file = self._config(node) / f"sandbox-{self._commands}.args"
