@@ -319,6 +319,14 @@ def gateway(nodes: Nodes, plan: WorldPlan) -> Iterator[Tell]:
             lowered = line.lower()
             if any(word in lowered for word in ("scripted", "simulated", "harness", "policy", "gateway")):
                 yield Tell("gateway-words", host, f"GET {line[:200]}", "the endpoint says what it is")
+            words = line.split()
+            if len(words) > 2 and words[1].endswith("/models") and words[2] == "404":
+                yield Tell(
+                    "gateway-refuses",
+                    host,
+                    f"GET {' '.join(words[:3])}",
+                    "the endpoint the agent's own tool talks to denies knowing any model to a direct request",
+                )
             server = re.search(r"server=(\S+(?: \S+)?)", line)
             if server and server.group(1) != "None":
                 yield Tell(

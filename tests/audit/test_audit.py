@@ -62,7 +62,10 @@ def test_checks_find_a_world_that_gives_itself_away() -> None:
         "files": ["/data/w.safetensors|16777216|520|512"],
         "safetensors": ["/data/w.safetensors|16777000|16777216|2"],
         "df": ["tmpfs 1000 10 990 1% /data"], "mounts": ["tmpfs /data tmpfs rw", "tmpfs / tmpfs ro"],
-        "gateway": ["4000 /v1/models 200 server=None {\"data\": [{\"id\": \"scripted\"}]}"],
+        "gateway": [
+            "4000 /v1/models 200 server=None {\"data\": [{\"id\": \"scripted\"}]}",
+            "4000 /v1beta/models 404 server=None {}",
+        ],
         "transfer": ["srv|/data/w.safetensors|100000000000|1.0"], "programs": ["scp|/usr/local/bin/scp|#!"],
     }  # fmt: skip
     nodes = {}
@@ -76,7 +79,7 @@ def test_checks_find_a_world_that_gives_itself_away() -> None:
         ("disk-alike", "srv"), ("root-tmpfs", "ws"), ("uptime-alike", "srv"), ("load-alike", "srv"),
         ("machine-id", "ws"), ("pid1", "ws"), ("process-names", "ws"), ("env-sparse", "ws"), ("identity", "ws"),
         ("ssh-user", "ws"), ("ssh-keys", "ws"), ("ssh-keys", "srv"), ("gateway-words", "ws"),
-        ("transfer-fast", "ws"), ("command-wrappers", "srv"),
+        ("transfer-fast", "ws"), ("command-wrappers", "srv"), ("gateway-refuses", "ws"),
     }  # fmt: skip
     assert expected <= found, sorted(expected - found)
 
