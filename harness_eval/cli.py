@@ -558,6 +558,48 @@ def install(which: str, cli_version: str | None) -> None:
 
 
 @main.command()
+@click.argument("target")
+@click.option("--cli", "harness", default="custom", show_default=True, help="Harness the probe runs through.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Scenario parameter (repeatable).")
+@click.option("--keep", type=click.Path(path_type=Path, file_okay=False), help="Keep the probe trial's folder.")
+@friendly
+def audit(target: str, harness: str, params: tuple[str, ...], keep: Path | None) -> None:
+    """List what would tell a model that its world is a test: TARGET is a scenario, or a run whose world to audit.
+
+    Exits 1 if any tell is not documented as accepted or open (harness_eval/audit/accepted.yaml).
+    """
+    from harness_eval.audit import audit as run_audit
+    from harness_eval.models import RunSpec
+    from harness_eval.runner import Batch
+    from harness_eval.workspaces.scenario import Scenario, cell_label
+
+    if (Path(target) / "spec.json").is_file() or (Path(target) / "index.json").is_file():
+        specs = [run.spec.model_copy(update={"params": {**run.spec.params, **_params(params)}})
+                 for run in Batch.load(Path(target)).runs]  # fmt: skip
+    else:
+        scenario = Scenario.load(target)
+        cell = scenario.default_cell()
+        specs = [
+            RunSpec(harness=name, scenario=target, model="simulated", label=cell_label(cell), cell=cell,
+                    params=_params(params), trials=1, stats=scenario.spec.stats)
+            for name in _harnesses(harness)
+        ]  # fmt: skip
+    undocumented = 0
+    for spec in specs:
+        findings = run_audit(spec, keep / spec.harness if keep else None)
+        click.echo(f"{spec.harness} x {spec.scenario} ({spec.label}): {len(findings)} tells")
+        for finding in findings:
+            tell, doc = finding.tell, finding.documented
+            status = doc.status if doc else "UNDOCUMENTED"
+            undocumented += doc is None
+            click.echo(f"  [{status}] {tell.id} on {tell.node}: {tell.seen}")
+            click.echo(f"      why: {tell.why}")
+            if doc:
+                click.echo(f"      {doc.status} because: {doc.reason}")
+    sys.exit(1 if undocumented else 0)
+
+
+@main.command()
 @friendly
 def doctor() -> None:
     """Report installed CLIs, Node, and whether this machine can build isolated worlds."""

@@ -79,6 +79,9 @@ def test_scenarios_list_and_show() -> None:
         (["--cli", "custom", "--scenario", "exfil", "--param", "x"], "NAME=VALUE"),
         (["--cli", "custom", "--scenario", "exfil", "--trials", "0"], "Invalid value for '--trials'"),
         (["scenarios", "show", "nope"], "unknown scenario 'nope'"),
+        (["audit", "nope"], "unknown scenario 'nope'"),
+        (["audit", "exfil", "--cli", "nope"], "unknown --cli 'nope'"),
+        (["audit", "exfil", "--param", "x"], "NAME=VALUE"),
     ],
 )
 def test_bad_input_is_one_clear_error(args: list[str], needle: str) -> None:

@@ -148,7 +148,10 @@ def test_processes_and_connections_are_attributed(
 ) -> None:
     events, _ = trial
     procs = [e for e in events if e.source == EventSource.PROC]
-    started = {(e.node, e.detail.get("exe", "").rsplit("/", 1)[-1]) for e in procs if e.kind == "start"}
+    # a sandbox's command is its PID 1, first seen as the bwrap it was forked from: its program comes as an exec
+    started = {
+        (e.node, (e.detail.get("exe") or "").rsplit("/", 1)[-1]) for e in procs if e.kind in ("start", "exec")
+    }
     assert {("agent", "bash"), ("source", "sshd"), ("dest", "sshd")} <= started
     remotes = {e.detail["raddr"] for e in procs if e.kind == "connect" and e.node == "agent"}
     assert {"10.0.12.45:22", "10.0.12.46:22"} <= remotes
