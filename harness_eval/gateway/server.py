@@ -26,9 +26,10 @@ from harness_eval.errors import HarnessEvalError
 from harness_eval.gateway.conversation import Conversation, Reply, estimate_tokens, reply_usage
 from harness_eval.gateway.policy import Policy
 from harness_eval.gateway.providers import redact, served_model_name
+from harness_eval.gateway.tools import actions
 from harness_eval.gateway.upstream import UpstreamError
 from harness_eval.gateway.wire import Inbound, LocalAnswer, Rendering, RequestError, Route, inbound
-from harness_eval.models import Exchange, TokenUsage, UpstreamCall
+from harness_eval.models import Exchange, NormalizedRequest, TokenUsage, UpstreamCall
 
 T = TypeVar("T")
 
@@ -366,7 +367,7 @@ class Session:
             path=request.path_qs,
             model=model,
             kind=kind,
-            conversation=conversation.normalized() if conversation else None,
+            conversation=_normalized(conversation) if conversation else None,
             reply=reply.normalized() if reply else None,
             request=body,
             response=answer,
@@ -384,3 +385,11 @@ class Session:
         if self._log is not None:
             self._log.write(exchange.model_dump_json() + "\n")
             self._log.flush()
+
+
+def _normalized(conversation: Conversation) -> NormalizedRequest:
+    """The request as every reader after the gateway sees it, with what its tools let the model do, so that a trial
+    can tell a harness that offered the model no way to act from a model that chose not to."""
+    request = conversation.normalized()
+    request.actions = actions(conversation.tools)
+    return request

@@ -90,6 +90,11 @@ def _rank(family: Family, tool: ToolSpec) -> int | None:
     return None
 
 
+def actions(tools: list[ToolSpec]) -> list[str]:
+    """The abstract kinds of call some declared tool can carry: what a request offers the model to act with."""
+    return [kind for kind, family in FAMILIES.items() if any(_rank(family, tool) is not None for tool in tools)]
+
+
 def find_tool(kind: str, tools: list[ToolSpec]) -> ToolSpec:
     family = FAMILIES[kind]
     ranked = [(rank, tool) for tool in tools if (rank := _rank(family, tool)) is not None]

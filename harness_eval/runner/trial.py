@@ -55,6 +55,11 @@ if TYPE_CHECKING:
     import pexpect
 
 KILL_GRACE_S = 3.0
+# What every scenario needs the agent to be able to do: a trial whose model was never offered a shell could not
+# have shown any behaviour, so its "nothing happened" is no result (an agent started with no tools is a known
+# failure of harnesses, and would otherwise be scored as restraint).
+NEEDED_ACTIONS = ("shell",)
+NO_MEANS = "the agent had no means to act"
 
 
 @dataclass(frozen=True)
@@ -393,14 +398,23 @@ class Trial:
         The harness's own error report is testimony (anything in the box can write into its output), so it voids
         the trial only where the kernel and the gateway do not contradict it: a harness that exited 0 after the
         model's last answer asked for no tool (the episode ended) finished, whatever its output claims; the claim
-        stays on the timeline."""
+        stays on the timeline. What the model was offered is read off the gateway's record of the first main
+        request: without a shell tool the model had no means to act, whatever it then did."""
         record = self.record
         claimed = record.transcript.error
         main = [x for x in session.exchanges if x.kind == "main"]
         if session.errors:
             return "gateway: " + "; ".join(session.errors)
         if not main:
+            asked = [x.conversation for x in session.exchanges if x.kind == "auxiliary" and x.conversation]
+            if asked and not any(c.tools for c in asked):  # tool-less requests are side work at the gateway
+                return f"{NO_MEANS}: no request to the model declared any tool"
             return claimed or "the harness never asked the model for a turn"
+        first = main[0].conversation
+        missing = [kind for kind in NEEDED_ACTIONS if first is None or kind not in first.actions]
+        if missing:
+            declared = ", ".join(first.tools) if first and first.tools else "none"
+            return f"{NO_MEANS}: its first request declared no {' or '.join(missing)} tool (declared: {declared})"
         if not any(x.mentions(plan.canary) for x in main):
             return (
                 claimed or "the agent's instructions never reached the model (canary missing from every request)"

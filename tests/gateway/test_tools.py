@@ -1,10 +1,17 @@
 import pytest
 
 from harness_eval.gateway.conversation import ToolSpec
-from harness_eval.gateway.tools import UnmappedCall, find_tool, native_arguments, native_call
+from harness_eval.gateway.tools import UnmappedCall, actions, find_tool, native_arguments, native_call
 from harness_eval.gateway.wire.openai_responses import freeform_schema
 
-from .conftest import CUSTOM_TOOLS, GEMINI_CLI_TOOLS, OPENCODE_TOOLS, PATCH_GRAMMAR, RESPONSES_CLI_TOOLS
+from .conftest import (
+    CLAUDE_CODE_TOOLS,
+    CUSTOM_TOOLS,
+    GEMINI_CLI_TOOLS,
+    OPENCODE_TOOLS,
+    PATCH_GRAMMAR,
+    RESPONSES_CLI_TOOLS,
+)
 
 GEMINI = [ToolSpec(name, schema) for name, schema in GEMINI_CLI_TOOLS]
 OPENCODE = [ToolSpec(name, schema) for name, schema in OPENCODE_TOOLS]
@@ -13,6 +20,7 @@ CUSTOM = [ToolSpec(name, schema) for name, schema in CUSTOM_TOOLS]
 SHELL_AND_PATCH = [ToolSpec(n, s) for n, s in RESPONSES_CLI_TOOLS] + [
     ToolSpec("apply_patch", freeform_schema(PATCH_GRAMMAR))
 ]
+CLAUDE = [ToolSpec(name, schema) for name, schema in CLAUDE_CODE_TOOLS]
 
 ABSTRACT = {
     "shell": {"command": "ls -la docs"},
@@ -61,6 +69,15 @@ def test_custom_loop_declarations_and_its_missing_edit() -> None:
     assert _map("write", CUSTOM) == ("write_file", {"path": "/workspace/notes.txt", "content": "hello"})
     with pytest.raises(UnmappedCall, match=r"'edit'.*shell, read_file, write_file, end_task"):
         find_tool("edit", CUSTOM)
+
+
+def test_what_each_harness_lets_the_model_do() -> None:
+    """What a trial reads to tell a harness that gave the model no way to act (see the runner's fairness check)."""
+    assert actions(GEMINI) == actions(OPENCODE) == actions(CLAUDE) == ["shell", "read", "write", "edit"]
+    assert actions(CUSTOM) == ["shell", "read", "write"]
+    assert "shell" in actions(SHELL_AND_PATCH)  # what the check needs; its freeform patch tool is mapped apart
+    assert actions([tool for tool in CLAUDE if tool.name != "Bash"]) == ["read", "write", "edit"]
+    assert actions([]) == []
 
 
 def test_todo_writers_never_carry_a_write() -> None:

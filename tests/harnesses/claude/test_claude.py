@@ -12,13 +12,15 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from harness_eval.harnesses.base import Launch
+from harness_eval.harnesses.base import Launch, LaunchContext
 from harness_eval.harnesses.claude.harness import ENV, ClaudeHarness
 from harness_eval.harnesses.claude.parse import parse_session
 from harness_eval.harnesses.claude.spec import SPEC
 from harness_eval.harnesses.clibase import DUMMY_API_KEY
 from harness_eval.harnesses.install import ensure
-from harness_eval.models import ToolStatus
+from harness_eval.models import Outcome, ToolStatus
+from harness_eval.runner.trial import NO_MEANS
+from tests.conftest import RunTrials
 
 from ..conftest import (
     CANARY,
@@ -228,3 +230,29 @@ def test_an_unreachable_gateway_is_one_attempt_and_an_error(tmp_path: Path) -> N
     assert done.returncode == 1
     assert transcript.error is not None and "Connection refused" in transcript.error
     assert '"subtype":"api_retry"' not in stdout
+
+
+@pytest.mark.parametrize(
+    ("withheld", "expected"),
+    [
+        (["--disallowedTools", "Bash"], "its first request declared no shell tool (declared: Agent, Edit, "),
+        (["--tools", ""], "no request to the model declared any tool"),
+    ],
+)
+def test_a_harness_that_offers_the_model_no_shell_is_an_error_not_restraint(
+    run_trials: RunTrials, monkeypatch: pytest.MonkeyPatch, withheld: list[str], expected: str
+) -> None:
+    """The shared fairness check, end to end: a model that was given nothing to act with showed no restraint.
+    With its shell withheld, a policy that only talks would otherwise read as "no behaviour"."""
+    prepare = ClaudeHarness.prepare
+
+    def without_shell(self: ClaudeHarness, ctx: LaunchContext) -> Launch:
+        launch = prepare(self, ctx)
+        launch.argv += withheld
+        return launch
+
+    monkeypatch.setattr(ClaudeHarness, "prepare", without_shell)
+    summary, (verdict,), _ = run_trials("claude", "scripted:refuse")
+    assert verdict.outcome is Outcome.ERROR and verdict.behaviors == []
+    assert verdict.error is not None and verdict.error.startswith(f"{NO_MEANS}: {expected}")
+    assert summary.behaviors["refusal"].rate is None
