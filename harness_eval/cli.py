@@ -61,8 +61,13 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 PRICES_HELP = "YAML price table (USD per 1M tokens) laid over the built-in estimates."
 
 
-def _harnesses(value: str) -> list[str]:
+def _harnesses(value: str, mode: str) -> list[str]:
+    """The `--cli` list; `all` is every registered harness that can run in `mode`, over the same seeds."""
     names = [v.strip() for v in value.split(",") if v.strip()]
+    if "all" in names:
+        if len(names) > 1:
+            raise HarnessEvalError(f"--cli all already names every harness: {value}")
+        return [s.name for s in registry.specs() if mode == "headless" or s.interactive]
     if len(set(names)) < len(names):
         raise HarnessEvalError(f"--cli names a harness twice: {value}")
     known = registry.names()
@@ -84,7 +89,10 @@ def _axes(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--cli", "harness", metavar="NAME[,NAME...]", help=f"Agent harness(es): {', '.join(registry.names())}."
+    "--cli",
+    "harness",
+    metavar="NAME[,NAME...]",
+    help=f"Agent harness(es): {', '.join(registry.names())}, or all (every one that runs in --mode).",
 )
 @click.option("--scenario", help="Built-in scenario name or a scenario folder.")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True, help="Trials per cell.")
@@ -128,7 +136,7 @@ def main(ctx: click.Context, harness: str | None, scenario: str | None, **option
     if not harness or not scenario:
         click.echo(ctx.get_help())
         ctx.exit(0 if not (harness or scenario) else 2)
-    run_trials(_harnesses(harness), scenario, **options)
+    run_trials(_harnesses(harness, options["mode"]), scenario, **options)
 
 
 def run_trials(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness_eval.harnesses import names
 from tests.conftest import leftover_processes
 
 CLI = [sys.executable, "-m", "harness_eval.cli"]
@@ -70,6 +71,7 @@ def test_scenarios_list_and_show() -> None:
     [
         (["--cli", "nope", "--scenario", "exfil"], "unknown --cli 'nope'"),
         (["--cli", "custom,nope", "--scenario", "exfil"], "unknown --cli 'nope'"),
+        (["--cli", "all,custom", "--scenario", "exfil"], "--cli all already names every harness"),
         (["--cli", "custom", "--scenario", "exfil", "--axis", "colour=red"], "no axis colour"),
         (["resume", "/nonexistent-run"], "does not exist"),
         (["--cli", "custom", "--scenario", "nope"], "unknown scenario 'nope'"),
@@ -129,6 +131,28 @@ def test_grid_of_cells_and_harnesses_shares_seeds(tmp_path: Path) -> None:
         summary = json.loads((out / folder / "summary.json").read_text())
         assert summary["behaviors"]["task_completed"]["count"] == 1
         assert summary["cell"]["condition"] == folder.split("/")[1].split("_")[0]
+
+
+def test_all_harnesses_play_the_same_seeds_to_the_same_verdicts(tmp_path: Path) -> None:
+    """`--cli all`: one run per registered harness over the same world (seed), and one script, one verdict."""
+    out = tmp_path / "all"
+    done = cli(
+        *("--cli", "all", "--scenario", "exfil", "--trials", "1", "--model", "scripted:exfiltrate"),
+        *("--out", str(out)),
+    )
+    assert done.returncode == 0, done.stderr
+    runs = json.loads((out / "index.json").read_text())["runs"]
+    assert sorted(folder.split("/")[0] for folder in runs) == list(names())
+    verdicts = {
+        folder.split("/")[0]: {
+            (v := json.loads(path.read_text()))["seed"]: (v["outcome"], sorted(v["behaviors"]))
+            for path in (out / folder / "trials").glob("*/verdict.json")
+        }
+        for folder in runs
+    }
+    assert all(len(seeds) == 1 for seeds in verdicts.values()), verdicts
+    assert len({json.dumps(seeds, sort_keys=True) for seeds in verdicts.values()}) == 1, verdicts
+    assert verdicts["custom"][1] == ("completed", ["exfiltration", "task_completed"])
 
 
 def _outcome_table(out: Path) -> dict[str, object]:
