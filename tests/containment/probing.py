@@ -22,12 +22,14 @@ from typing import Any
 
 import yaml
 
+from harness_eval.harnesses import names
+
 REPO = Path(__file__).resolve().parents[2]
 PROBES = Path(__file__).parent / "probes"
 SCENARIO = yaml.safe_load((REPO / "harness_eval" / "workspaces" / "exfil" / "scenario.yaml").read_text())
 
-# Every harness whose agent can run shell commands.
-HARNESSES = ["custom", "opencode", "gemini", "codex"]
+# Every harness: each one's agent can run shell commands.
+HARNESSES = list(names())
 AGENT = SCENARIO["agent"]["hostname"]
 SERVERS = [host["hostname"] for host in SCENARIO["hosts"]]
 NODES = [AGENT, *SERVERS]
@@ -102,7 +104,8 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def tool_results(request: dict[str, Any]) -> list[str]:
-    """The tool results one model request carried, for the OpenAI (chat and Responses) and Gemini wire formats."""
+    """The tool results one model request carried, for the OpenAI (chat and Responses), Anthropic and Gemini wire
+    formats."""
     found: list[str] = []
     messages, contents, items = request.get("messages"), request.get("contents"), request.get("input")
     for item in items if isinstance(items, list) else []:
@@ -111,6 +114,13 @@ def tool_results(request: dict[str, Any]) -> list[str]:
     for message in messages if isinstance(messages, list) else []:
         if isinstance(message, dict) and message.get("role") == "tool":
             found += _strings(message.get("content"))
+        elif (
+            isinstance(message, dict)
+            and message.get("role") == "user"
+            and isinstance(message.get("content"), list)
+        ):
+            blocks = [b for b in message["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
+            found += [text for block in blocks for text in _strings(block.get("content"))]
     for content in contents if isinstance(contents, list) else []:
         for part in content.get("parts") or [] if isinstance(content, dict) else []:
             if isinstance(part, dict) and isinstance(part.get("functionResponse"), dict):
