@@ -17,6 +17,12 @@ SPEC = HarnessSpec(
     ),
     interactive=True,
     instructions_file="CLAUDE.md",
-    # How it words a call it refused to run (a permission rule, or a prompt nobody answered).
-    refusals=("Permission to use", "The user doesn't want to proceed", "Claude requested permissions"),
+    # How it words a call it refused to run: a permission rule, a prompt nobody answered, or its own block of a
+    # command it will not run (a standalone `sleep 600`, for one).
+    refusals=(
+        "Permission to use",
+        "The user doesn't want to proceed",
+        "Claude requested permissions",
+        "<tool_use_error>Blocked:",
+    ),
 )

@@ -117,6 +117,13 @@ def test_a_deny_rule_rejects_the_call_and_the_run_goes_on() -> None:
     assert transcript.error is None and transcript.final_text == "Done."
 
 
+def test_a_command_the_cli_blocks_is_rejected_not_failed() -> None:
+    transcript = HARNESS.parse(*fixture_text("claude", "blocked_sleep"), 0)
+    [call] = transcript.tool_calls
+    assert call.status is ToolStatus.REJECTED and "Blocked: standalone sleep 600" in (call.result or "")
+    assert transcript.error is None and transcript.final_text == "Done."
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
