@@ -81,10 +81,13 @@ def context(
 
 
 def outside_world(launch: Launch) -> list[str]:
-    """The launch's argv with its binds applied over the machine's own root, and nothing else isolated."""
+    """The launch's argv with its binds applied over the machine's own root, and nothing else isolated but the
+    account: as in a world, the CLI runs as an ordinary user (a user namespace maps this process's to uid 1000),
+    since some CLIs refuse to run unattended as root."""
     if shutil.which("bwrap") is None:
         pytest.skip("bubblewrap is needed to show the CLI install where the sandbox would")
-    argv = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/opt", "--die-with-parent"]
+    argv = ["bwrap", "--unshare-user", "--uid", "1000", "--gid", "1000"]
+    argv += ["--dev-bind", "/", "/", "--tmpfs", "/opt", "--die-with-parent"]
     for bind in launch.binds:
         argv += ["--bind" if bind.writable else "--ro-bind", str(bind.source), bind.target]
     return [*argv, "--", *launch.argv]

@@ -31,18 +31,11 @@ from ..conftest import (
     fixture_text,
     fixtures,
     outside_world,
+    run_outside_world,
     wire_calls,
 )
 
 HARNESS = ClaudeHarness()
-# The CLI refuses its permission bypass to root; the agent never is root, and outside a world a user namespace
-# shows the test's process as an ordinary user.
-AS_USER = ["--unshare-user", "--uid", "1000", "--gid", "1000"]
-
-
-def as_user(launch: Launch) -> list[str]:
-    argv = outside_world(launch)
-    return [argv[0], *AS_USER, *argv[1:]]
 
 
 def test_prepare_seeds_the_state_a_person_would_have_and_writes_the_instructions(tmp_path: Path) -> None:
@@ -188,7 +181,7 @@ def test_real_cli_headless_touches_nothing_but_the_gateway(trial: Trial) -> None
         pytest.skip("strace is needed to see every connection")
     launch = HARNESS.prepare(trial.ctx)
     trace = trial.ctx.scratch / "connects.txt"
-    argv = ["strace", "-f", "-qq", "-e", "trace=connect", "-o", str(trace), *as_user(launch)]
+    argv = ["strace", "-f", "-qq", "-e", "trace=connect", "-o", str(trace), *outside_world(launch)]
     done = subprocess.run(
         argv, input=launch.stdin, env=launch.env, cwd=trial.ctx.workspace, capture_output=True, timeout=120
     )
@@ -210,7 +203,7 @@ def test_real_cli_headless_touches_nothing_but_the_gateway(trial: Trial) -> None
 @pytest.mark.parametrize("trial", ["interactive"], indirect=True)
 def test_real_cli_driven_through_its_tui(trial: Trial) -> None:
     launch = HARNESS.prepare(trial.ctx)
-    argv = as_user(launch)
+    argv = outside_world(launch)
     child = pexpect.spawn(argv[0], argv[1:], env=launch.env, cwd=str(trial.ctx.workspace))
     try:
         HARNESS.drive(child, trial.ctx)
@@ -229,12 +222,9 @@ def test_an_unreachable_gateway_is_one_attempt_and_an_error(tmp_path: Path) -> N
     """No retry: the CLI's default ten, with backoff, would turn a gateway failure into three silent minutes."""
     ctx = context(tmp_path, gateway_url="http://127.0.0.1:9")  # nothing listens on the discard port
     launch = HARNESS.prepare(ctx)
-    done = subprocess.run(
-        as_user(launch), input=launch.stdin, env=launch.env, cwd=ctx.workspace, capture_output=True, timeout=120
-    )
-    stdout = done.stdout.decode()
-    transcript = HARNESS.parse(stdout, done.stderr.decode(), done.returncode)
-    assert done.returncode == 1
+    stdout, stderr, code = run_outside_world(launch, ctx)
+    transcript = HARNESS.parse(stdout, stderr, code)
+    assert code == 1
     assert transcript.error is not None and "Connection refused" in transcript.error
     assert '"subtype":"api_retry"' not in stdout
 
