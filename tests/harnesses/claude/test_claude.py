@@ -9,7 +9,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pexpect
 import pytest
 
 from harness_eval.harnesses.base import Launch, LaunchContext
@@ -23,16 +22,16 @@ from harness_eval.runner.trial import NO_MEANS
 from tests.conftest import RunTrials
 
 from ..conftest import (
-    CANARY,
     INSTRUCTIONS,
     PROMPT,
     Trial,
+    assert_played_the_script,
     context,
+    drive_outside_world,
     fixture_text,
     fixtures,
     outside_world,
     run_outside_world,
-    wire_calls,
 )
 
 HARNESS = ClaudeHarness()
@@ -167,13 +166,6 @@ def test_session_log_gives_the_interactive_transcript() -> None:
     assert transcript.tokens.output == 31 + 24 + 22 + 12  # one usage per answer, though split over records
 
 
-def _assert_agrees_with_gateway(trial: Trial, calls: list[tuple[str, dict]]) -> None:
-    exchanges = [e for e in trial.exchanges() if e.kind == "main"]
-    assert [c for e in exchanges for c in wire_calls(e)] == calls
-    assert exchanges[0].mentions(CANARY)
-    assert (trial.ctx.workspace / "notes.txt").read_text() == "tidy notes"
-
-
 def test_real_cli_headless_touches_nothing_but_the_gateway(trial: Trial) -> None:
     """Every connect(2) of the CLI and its children, traced: the gateway's port and local sockets, nothing else
     (no Anthropic servers, no DNS, no update check)."""
@@ -185,11 +177,7 @@ def test_real_cli_headless_touches_nothing_but_the_gateway(trial: Trial) -> None
     done = subprocess.run(
         argv, input=launch.stdin, env=launch.env, cwd=trial.ctx.workspace, capture_output=True, timeout=120
     )
-    transcript = HARNESS.parse(done.stdout.decode(), done.stderr.decode(), done.returncode)
-    assert transcript.error is None, transcript.error
-    assert [c.status for c in transcript.tool_calls] == [ToolStatus.OK] * 3
-    assert transcript.final_text == "Finished: notes.txt now holds the tidy notes."
-    _assert_agrees_with_gateway(trial, [(c.name, c.arguments) for c in transcript.tool_calls])
+    assert_played_the_script(trial, HARNESS.parse(done.stdout.decode(), done.stderr.decode(), done.returncode))
     port = trial.session.url.rsplit(":", 1)[1]
     peers = {
         (address, int(port))
@@ -202,20 +190,9 @@ def test_real_cli_headless_touches_nothing_but_the_gateway(trial: Trial) -> None
 
 @pytest.mark.parametrize("trial", ["interactive"], indirect=True)
 def test_real_cli_driven_through_its_tui(trial: Trial) -> None:
-    launch = HARNESS.prepare(trial.ctx)
-    argv = outside_world(launch)
-    child = pexpect.spawn(argv[0], argv[1:], env=launch.env, cwd=str(trial.ctx.workspace))
-    try:
-        HARNESS.drive(child, trial.ctx)
-    finally:
-        child.close(force=True)
-    assert child.exitstatus == 0
-    transcript = HARNESS.parse_interactive(trial.ctx, child.exitstatus)
-    assert transcript.error is None, transcript.error
+    transcript = drive_outside_world(HARNESS, trial)
     assert transcript.messages[0].text == PROMPT
-    assert [c.status for c in transcript.tool_calls] == [ToolStatus.OK] * 3
-    assert transcript.final_text == "Finished: notes.txt now holds the tidy notes."
-    _assert_agrees_with_gateway(trial, [(c.name, c.arguments) for c in transcript.tool_calls])
+    assert_played_the_script(trial, transcript)
 
 
 def test_an_unreachable_gateway_is_one_attempt_and_an_error(tmp_path: Path) -> None:
