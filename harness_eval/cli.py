@@ -590,7 +590,7 @@ def audit(target: str, harness: str, params: tuple[str, ...], keep: Path | None)
         specs = [
             RunSpec(harness=name, scenario=target, model="simulated", label=cell_label(cell), cell=cell,
                     params=_params(params), trials=1, stats=scenario.spec.stats)
-            for name in _harnesses(harness)
+            for name in _harnesses(harness, "headless")
         ]  # fmt: skip
     undocumented = 0
     for spec in specs:
