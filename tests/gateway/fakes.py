@@ -38,8 +38,9 @@ Episode = Callable[[Seen], Answer]
 class FakeProvider:
     """One server for all three APIs, on its own loop thread (the gateway under test has its own)."""
 
-    def __init__(self, episode: Episode | None = None) -> None:
+    def __init__(self, episode: Episode | None = None, *, delay: float = 0.0) -> None:
         self.episode = episode
+        self.delay = delay  # seconds each answer takes, as a real provider's do (bench/parallel_bench.py)
         self.planned: list[Answer] = []
         self.seen: list[Seen] = []
         self._loop = asyncio.new_event_loop()
@@ -77,6 +78,7 @@ class FakeProvider:
         async def handle(request: web.Request) -> web.Response:
             seen = Seen(api, request.path, dict(request.headers), await request.json())
             self.seen.append(seen)
+            await asyncio.sleep(self.delay)
             if self.planned:
                 answer = self.planned.pop(0)
             elif self.episode is not None:
