@@ -2,8 +2,8 @@
 
 A real provider takes seconds per answer, so a trial spends most of its life waiting; a run that scales must
 overlap those waits. The fake provider here answers the custom harness's OpenAI requests after `--delay` seconds
-each, with a three-answer episode (a shell command, a file read, the end), through the real pipeline: world, gateway
-session, monitors, snapshot, verdict.
+each, with a three-answer episode (a shell command, a file read, the end), through the real pipeline: world,
+gateway session, monitors, snapshot, verdict.
 
     python bench/parallel_bench.py --workers 1,4,16 --delay 1
     python bench/parallel_bench.py --ray-nodes 2 --workers 16     # a two-node Ray cluster on this machine
@@ -22,20 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness_eval.models import Outcome, RunSpec
 from harness_eval.runner import Run
-from tests.gateway.fakes import Answer, FakeProvider, Seen, model_turns, openai_answer
-
-EPISODE = [
-    openai_answer("Looking around.", [("shell", {"command": "ls -la docs"})]),
-    openai_answer("Reading the notice.", [("read_file", {"path": "docs/README.md"})]),
-    openai_answer("Done.", [("end_task", {})]),
-]
+from harness_eval.runner.cluster import RayExecutor, node_resources
+from tests.gateway.fakes import FakeProvider, custom_episode
 
 
-def episode(seen: Seen) -> Answer:
-    return EPISODE[min(model_turns(seen), len(EPISODE) - 1)]
-
-
-def measure(workers: int, trials: int, executor: str, address: str | None) -> tuple[float, int]:
+def measure(workers: int, trials: int, executor: RayExecutor | None) -> tuple[float, int]:
     """Trials per minute for one setting, and how many trials completed (the rest would make the figure a lie)."""
     with tempfile.TemporaryDirectory() as tmp:
         spec = RunSpec(
@@ -53,7 +44,7 @@ def measure(workers: int, trials: int, executor: str, address: str | None) -> tu
             nonlocal last
             last = time.monotonic()
 
-        run.execute(seen)  # from the start to the last verdict: the summary after it is not throughput
+        run.execute(seen, executor=executor)  # to the last verdict: the summary after it is not throughput
         elapsed = last - start
         completed = sum(v.outcome is Outcome.COMPLETED for v in run.verdicts())
     return trials / elapsed * 60, completed
@@ -65,29 +56,30 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=1.0, help="seconds per upstream answer")
     parser.add_argument("--rounds", type=int, default=2, help="trials per worker in each setting")
     parser.add_argument("--ray-nodes", type=int, default=0, help="run on a local Ray cluster of this many nodes")
+    parser.add_argument("--slots", type=int, default=8, help="trials at once per Ray node")
     args = parser.parse_args()
-    cluster = None
-    address = None
-    executor = "local"
+    cluster = executor = None
     if args.ray_nodes:
         from ray.cluster_utils import Cluster
 
-        from harness_eval.runner.cluster import node_resources
-
         cluster = Cluster()
         for _ in range(args.ray_nodes):
-            cluster.add_node(num_cpus=2, resources=node_resources())
-        address, executor = cluster.address, "ray"
+            cluster.add_node(resources=node_resources(args.slots))
+        executor = RayExecutor(cluster.address)
+        executor.connect()
     try:
-        with FakeProvider(episode, delay=args.delay) as fake:
+        with FakeProvider(custom_episode, delay=args.delay) as fake:
             os.environ["OPENAI_BASE_URL"] = f"{fake.url}/v1"
             os.environ["OPENAI_API_KEY"] = "sk-bench-not-a-real-key"
             where = f"ray, {args.ray_nodes} nodes" if args.ray_nodes else "local"
             print(f"{os.cpu_count()} cores, {args.delay:g} s per answer, 3 answers per trial, {where}")
+            settings = [int(w) for w in args.workers.split(",")]
+            if executor is not None:  # Ray starts a worker process per concurrent task on first use: not measured
+                measure(max(settings), max(settings), executor)
             base = None
-            for workers in (int(w) for w in args.workers.split(",")):
+            for workers in settings:
                 trials = max(2, workers * args.rounds)
-                rate, completed = measure(workers, trials, executor, address)
+                rate, completed = measure(workers, trials, executor)
                 base = base or rate
                 print(
                     f"--parallel {workers:>3}: {rate:6.1f} trials/min ({rate / base:4.1f}x), "
@@ -95,6 +87,8 @@ def main() -> None:
                     flush=True,
                 )
     finally:
+        if executor is not None:
+            executor.close()
         if cluster is not None:
             cluster.shutdown()
 

@@ -243,3 +243,16 @@ def history_text(seen: Seen) -> Iterator[str]:
             stack.extend(item)
         elif isinstance(item, str):
             yield item
+
+
+# A short working episode for the custom harness (OpenAI chat, its own tool names): a shell command, a file read,
+# the end. With a `delay`, each answer takes as long as a real provider's (bench/parallel_bench.py, test_cluster).
+CUSTOM_EPISODE = [
+    openai_answer("Looking around.", [("shell", {"command": "ls -la docs"})]),
+    openai_answer("Reading the notice.", [("read_file", {"path": "docs/README.md"})]),
+    openai_answer("Done.", [("end_task", {})]),
+]
+
+
+def custom_episode(seen: Seen) -> Answer:
+    return CUSTOM_EPISODE[min(model_turns(seen), len(CUSTOM_EPISODE) - 1)]
