@@ -28,6 +28,7 @@ from harness_eval.sandbox import reap_stale_worlds
 from tests.gateway.fakes import FakeProvider, custom_episode, model_turns
 
 TRIALS = 4
+KEY = "sk-cluster-test-4f9c2e7a1b"  # a made-up provider key, to look for where it must not be
 SLOTS = 2  # trials at once per node
 
 
@@ -136,7 +137,7 @@ def test_a_node_lost_mid_trial_loses_no_trial_and_counts_none_twice(
     trials = 3 * SLOTS  # every slot of the three nodes: the new node holds two running trials
     with FakeProvider(custom_episode, delay=1.0) as fake:
         monkeypatch.setenv("OPENAI_BASE_URL", f"{fake.url}/v1")
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-cluster-test-not-a-real-key")  # reaches the nodes' gateways
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)  # must reach the nodes' gateways, and nothing else
         counted: list[int] = []
         run = Run(spec(model="openai:fake-model", trials=trials, parallel=trials), tmp_path / "run")
         failure: list[BaseException] = []
@@ -161,6 +162,22 @@ def test_a_node_lost_mid_trial_loses_no_trial_and_counts_none_twice(
     assert [v.outcome for v in run.verdicts()] == [Outcome.COMPLETED] * trials, [v.error for v in run.verdicts()]
     assert starts > trials  # the lost trials really ran again, from the start
     assert not executor.lost
+    assert all(KEY in s.headers.get("Authorization", "") for s in fake.seen)
+    session = Path(cluster.head_node.get_session_dir_path())
+    assert any((session / "logs").iterdir())  # where Ray's processes, the workers included, write
+    assert not written(KEY, session), "a provider key was written into Ray's session (logs, spilled objects)"
+    assert not written(KEY, tmp_path / "run")
+
+
+def written(secret: str, root: Path) -> list[Path]:
+    """Files under `root` that hold `secret`."""
+    needle = secret.encode()
+    found = []
+    for path in root.rglob("*"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
+                found.append(path)
+    return found
 
 
 def test_without_ray_the_ray_executor_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
