@@ -244,15 +244,16 @@ class ExecutorChoice:
 
             import_ray()
 
-    def open(self, notice: Callable[[str], None]) -> Any:
-        """A context manager giving the runner's executor (None: this machine's threads)."""
+    def open(self, notice: Callable[[str], None], parallel: int) -> Any:
+        """A context manager giving the runner's executor (None: this machine's threads); a Ray started here
+        takes `parallel` trials at once."""
         from contextlib import nullcontext
 
         if self.name != "ray":
             return nullcontext(None)
         from harness_eval.runner.cluster import RayExecutor
 
-        return RayExecutor(self.address, notice=notice)
+        return RayExecutor(self.address, notice=notice, slots=parallel)
 
 
 def execute(

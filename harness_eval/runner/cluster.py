@@ -148,11 +148,14 @@ def run_trial_here(spec: RunSpec, trial: TrialSpec, secret: _Secret) -> tuple[st
 
 class RayExecutor:
     """Runs a run's trials as Ray tasks; `address` is a running cluster (default RAY_ADDRESS), else a Ray is
-    started on this machine for the run and stopped after it."""
+    started on this machine for the run, with `slots` trials at once, and stopped after it."""
 
-    def __init__(self, address: str | None = None, notice: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, address: str | None = None, notice: Callable[[str], None] | None = None, slots: int | None = None
+    ) -> None:
         self.ray = import_ray()
         self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.slots = slots  # trials at once on a Ray started here (default: node_resources')
         self.notice = notice or (lambda _: None)
         self.lost: list[int] = []  # trials whose task failed twice (node lost): left pending
         self._told: set[str] = set()
@@ -165,7 +168,7 @@ class RayExecutor:
             if self.address:
                 ray.init(address=self.address, **quiet)
             else:
-                ray.init(resources=node_resources(), include_dashboard=False, **quiet)
+                ray.init(resources=node_resources(self.slots), include_dashboard=False, **quiet)
             self._started = True
         fit = 0
         for node in ray.nodes():
