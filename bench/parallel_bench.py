@@ -47,6 +47,9 @@ def measure(workers: int, trials: int, executor: RayExecutor | None) -> tuple[fl
         run.execute(seen, executor=executor)  # to the last verdict: the summary after it is not throughput
         elapsed = last - start
         completed = sum(v.outcome is Outcome.COMPLETED for v in run.verdicts())
+        for verdict in run.verdicts():
+            if verdict.outcome is not Outcome.COMPLETED:
+                print(f"  trial {verdict.trial}: {verdict.outcome.value}: {verdict.error}", flush=True)
     return trials / elapsed * 60, completed
 
 

@@ -124,26 +124,35 @@ def _unpack(data: bytes, target: Path) -> None:
         raise
 
 
-_prepared: set[str] = set()  # runs whose machine preparation this worker process has done
+_runs: dict[str, tuple[Run, Path]] = {}  # spec -> the run as this worker process has loaded and prepared it
+
+
+def _node_run(spec: RunSpec) -> tuple[Run, Path]:
+    """The run on this node, loaded, checked and prepared (stale worlds cleared, harness installed, shims
+    written) once per worker process and spec, not once per trial; and where its shims are."""
+    key = spec.model_dump_json()
+    if key not in _runs:
+        base = Path(tempfile.mkdtemp(prefix="harness-eval-node-"))
+        run = Run(spec, base / "run")
+        run.prepare_machine(base / "shims")
+        _runs[key] = run, base / "shims"
+    return _runs[key]
 
 
 def run_trial_here(spec: RunSpec, trial: TrialSpec, secret: _Secret) -> tuple[str | None, bytes]:
-    """On the node: one trial, exactly as a local run would run it, in a folder of its own; returns the verdict
-    (None if the trial was interrupted) and the folder packed for the driver."""
-    with secret.applied(), tempfile.TemporaryDirectory(prefix="harness-eval-trial-") as tmp:
-        run = Run(spec, Path(tmp) / "run")
-        shims = Path(tempfile.gettempdir()) / f"harness-eval-shims-{os.getpid()}"
-        key = spec.model_dump_json()
-        if key not in _prepared:
-            shutil.rmtree(shims, ignore_errors=True)
-            run.prepare_machine(shims)
-            _prepared.add(key)
+    """On the node: one trial, exactly as a local run would run it; returns the verdict (None if the trial was
+    interrupted) and its folder packed for the driver. Nothing of it stays on the node."""
+    with secret.applied():
+        run, shims = _node_run(spec)
         output = run.output(trial)
-        with Gateway() as gateway:
-            verdict = Trial(run.setup(gateway, shims), trial, output).run()
-        if verdict is None:
-            return None, b""
-        return verdict.model_dump_json(), _pack(output.dir)
+        try:
+            with Gateway() as gateway:
+                verdict = Trial(run.setup(gateway, shims), trial, output).run()
+            if verdict is None:
+                return None, b""
+            return verdict.model_dump_json(), _pack(output.dir)
+        finally:
+            shutil.rmtree(output.dir, ignore_errors=True)
 
 
 class RayExecutor:
