@@ -10,6 +10,8 @@ twice.
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -131,6 +133,30 @@ def test_an_interrupted_cluster_run_leaves_running_trials_pending_and_a_local_re
     assert not sandboxes()
     summaries = Batch.load(out).execute()  # locally, no Ray
     assert by_seed(run.verdicts()) == local and summaries[0].trials == TRIALS
+
+
+def test_ctrl_c_on_the_driver_kills_every_running_trial_and_leaves_it_pending(
+    tmp_path: Path, executor: RayExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trials = 2 * SLOTS  # one on each slot of both nodes
+    with FakeProvider(custom_episode, delay=600) as fake:  # no trial could end by itself during this test
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{fake.url}/v1")
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        run = Run(spec(model="openai:fake-model", trials=trials, parallel=trials), tmp_path / "run")
+
+        def press_ctrl_c() -> None:
+            while len(fake.seen) < trials:
+                time.sleep(0.1)
+            os.kill(os.getpid(), signal.SIGINT)  # a real SIGINT, as the terminal sends the driver
+
+        threading.Thread(target=press_ctrl_c, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            run.execute(executor=executor)
+        deadline = time.monotonic() + 60
+        while sandboxes() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not sandboxes()  # killed, not finished: each was waiting on a ten-minute answer
+    assert run.verdicts() == [] and len(run.pending()) == trials
 
 
 def test_a_node_lost_mid_trial_loses_no_trial_and_counts_none_twice(
