@@ -70,7 +70,8 @@ class FakeProvider:
         app.router.add_post("/v1beta/models/{target:.+}", self._handler("gemini"))
         app.router.add_post("/v1/messages", self._handler("anthropic"))
         app.router.add_post("/v1/responses", self._handler("openai_responses"))
-        self._runner = web.AppRunner(app, access_log=None)
+        # Stopping drops requests still waiting on `delay` instead of waiting up to a minute for them to finish.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
 
