@@ -24,7 +24,7 @@ from ray.cluster_utils import Cluster
 
 from harness_eval.cli import main
 from harness_eval.models import Outcome, RunSpec, Verdict
-from harness_eval.runner import Batch, Run
+from harness_eval.runner import Batch, Budget, Run
 from harness_eval.runner.cluster import RESOURCE, RayExecutor, node_resources
 from harness_eval.sandbox import reap_stale_worlds
 from tests.gateway.fakes import FakeProvider, custom_episode, model_turns
@@ -133,6 +133,14 @@ def test_an_interrupted_cluster_run_leaves_running_trials_pending_and_a_local_re
     assert not sandboxes()
     summaries = Batch.load(out).execute()  # locally, no Ray
     assert by_seed(run.verdicts()) == local and summaries[0].trials == TRIALS
+
+
+def test_a_spent_budget_stops_new_trials_cluster_wide(tmp_path: Path, executor: RayExecutor) -> None:
+    budget = Budget(max_tokens=1)  # spent by the first trial's first exchange
+    run = Run(spec(parallel=1), tmp_path / "run")
+    run.execute(budget=budget, executor=executor)
+    assert len(run.verdicts()) == 1 and budget.stopped == TRIALS - 1
+    assert budget.spent.tokens.total > 1
 
 
 def test_ctrl_c_on_the_driver_kills_every_running_trial_and_leaves_it_pending(
