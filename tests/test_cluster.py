@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -225,4 +226,15 @@ def test_without_ray_the_ray_executor_is_one_clear_error(monkeypatch: pytest.Mon
     )
     assert result.exit_code == 2
     assert "pip install 'harness-eval[ray]'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_cluster_that_does_not_answer_is_one_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as unused:  # a port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{unused.getsockname()[1]}"
+    args = ["--cli", "custom", "--scenario", "exfil", "--executor", "ray", "--ray-address", address]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    assert f"no Ray cluster answers at {address}" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "r").exists()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import socket
 import sys
 import tarfile
 import tempfile
@@ -70,6 +71,17 @@ def import_ray() -> Any:
     except ImportError:
         raise HarnessEvalError(INSTALL_HINT) from None
     return ray
+
+
+def _answers(address: str) -> None:
+    """A HOST:PORT address that nothing listens on is one clear error now, not `ray.init` retrying for minutes."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return  # `auto`, `ray://…`: Ray's own forms, left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise HarnessEvalError(f"no Ray cluster answers at {address}: {exc.strerror or exc}") from None
 
 
 class _Secret:
@@ -172,6 +184,8 @@ class RayExecutor:
 
     def connect(self) -> None:
         ray = self.ray
+        if self.address:
+            _answers(self.address)
         if not ray.is_initialized():
             quiet: dict[str, Any] = {"logging_level": "WARNING", "log_to_driver": False}
             if self.address:
