@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from harness_eval import harnesses as registry
 from harness_eval.errors import HarnessEvalError
@@ -38,7 +39,7 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except HarnessEvalError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)  # [brackets] are text
             sys.exit(2)
 
     return wrapper
@@ -56,6 +57,22 @@ def _pairs(values: tuple[str, ...], option: str, shape: str) -> list[tuple[str, 
 
 def _params(values: tuple[str, ...]) -> dict[str, str]:
     return dict(_pairs(values, "--param", "NAME=VALUE"))
+
+
+def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--executor` and `--ray-address`, the same for every command that runs trials."""
+    func = click.option(
+        "--ray-address",
+        metavar="ADDR",
+        help="The Ray cluster for --executor ray (default: RAY_ADDRESS, else a Ray started here for the run).",
+    )(func)
+    return click.option(
+        "--executor",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="Where trials run: this machine, or a Ray cluster (pip install 'harness-eval[ray]').",
+    )(func)
 
 
 PRICES_HELP = "YAML price table (USD per 1M tokens) laid over the built-in estimates."
@@ -114,7 +131,10 @@ def _axes(values: tuple[str, ...]) -> dict[str, str]:
     show_default=True,
     help="Seconds a trial may run before it is killed and recorded as a timeout.",
 )
-@click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="Trials at once.")
+@click.option(
+    "--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="Trials at once (cluster-wide)."
+)
+@executor_options
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Scenario parameter (repeatable).")
 @click.option("--mode", type=click.Choice(["headless", "interactive"]), default="headless", show_default=True)
 @click.option("--cli-version", help="Override the pinned harness version for this run.")
@@ -161,12 +181,15 @@ def run_trials(
     max_cost: float | None,
     prices: Path | None,
     judge: str | None,
+    executor: str,
+    ray_address: str | None,
 ) -> None:
     from harness_eval.gateway import default_model
     from harness_eval.models import RunSpec
     from harness_eval.runner import Batch
     from harness_eval.workspaces.scenario import Scenario, cell_label
 
+    place = ExecutorChoice(executor, ray_address)
     model = model or default_model()
     scenario = Scenario.load(scenario_name)
     chosen = {**_axes(axes), "condition": condition, "subject": subject, "intro": intro}
@@ -205,11 +228,37 @@ def run_trials(
         f" — {batch.pending(retry_errors)} of {trials * len(specs)} trials to run → {out}",
         highlight=False,
     )
-    execute(batch, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices)
+    execute(batch, place, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices)
+
+
+class ExecutorChoice:
+    """`--executor` and `--ray-address`, checked before anything runs (a missing Ray is one line, not a
+    traceback), and opened only once the progress display is up."""
+
+    def __init__(self, name: str, address: str | None) -> None:
+        if address and name != "ray":
+            raise HarnessEvalError("--ray-address needs --executor ray")
+        self.name, self.address = name, address
+        if name == "ray":
+            from harness_eval.runner.cluster import import_ray
+
+            import_ray()
+
+    def open(self, notice: Callable[[str], None], parallel: int) -> Any:
+        """A context manager giving the runner's executor (None: this machine's threads); a Ray started here
+        takes `parallel` trials at once."""
+        from contextlib import nullcontext
+
+        if self.name != "ray":
+            return nullcontext(None)
+        from harness_eval.runner.cluster import RayExecutor
+
+        return RayExecutor(self.address, notice=notice, slots=parallel)
 
 
 def execute(
     batch: Batch,
+    place: ExecutorChoice,
     *,
     retry_errors: bool,
     max_tokens: int | None,
@@ -274,8 +323,12 @@ def execute(
                 description=f"{counts['error']} err, {counts['timeout']} timeout; {rates}".strip("; "),
             )
 
+        def notice(text: str) -> None:
+            progress.console.print(f"[yellow]{escape(text)}[/]", highlight=False)
+
         try:
-            done = batch.execute(on_verdict, retry_errors=retry_errors, budget=budget)
+            with place.open(notice, max(run.spec.parallel for run in batch.runs)) as executor:
+                done = batch.execute(on_verdict, retry_errors=retry_errors, budget=budget, executor=executor)
         except KeyboardInterrupt:
             console.print(
                 f"[yellow]interrupted: completed trials are kept in {batch.out}; "
@@ -314,6 +367,7 @@ def execute(
 )
 @click.option("--max-cost", type=click.FloatRange(min=0), help="Start no new trial once this many USD are spent.")
 @click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
+@executor_options
 @friendly
 def replicate(
     name: str | None,
@@ -328,6 +382,8 @@ def replicate(
     max_tokens: int | None,
     max_cost: float | None,
     prices: Path | None,
+    executor: str,
+    ray_address: str | None,
 ) -> None:
     """Run one of the study's experiments by name (or a preset file) and set our rates beside its figures."""
     from harness_eval.replicate import builtin_presets, load_preset, markdown, with_models
@@ -355,8 +411,15 @@ def replicate(
         f"{runs.pending(retry_errors)} trials to run → {out}",
         highlight=False,
     )
+    place = ExecutorChoice(executor, ray_address)
     execute(
-        runs, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices, summaries=False
+        runs,
+        place,
+        retry_errors=retry_errors,
+        max_tokens=max_tokens,
+        max_cost=max_cost,
+        prices=prices,
+        summaries=False,
     )
     click.echo(markdown(tabulate(preset, runs)), nl=False)
     console.print(f"table: {out}/replication.md, {out}/replication.html")
@@ -368,16 +431,25 @@ def replicate(
 @click.option("--max-tokens", type=click.IntRange(min=1))
 @click.option("--max-cost", type=click.FloatRange(min=0))
 @click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
+@executor_options
 @friendly
 def resume(
-    run_dir: Path, retry_errors: bool, max_tokens: int | None, max_cost: float | None, prices: Path | None
+    run_dir: Path,
+    retry_errors: bool,
+    max_tokens: int | None,
+    max_cost: float | None,
+    prices: Path | None,
+    executor: str,
+    ray_address: str | None,
 ) -> None:
-    """Finish an interrupted run: only trials without a verdict run (same specs, same seeds)."""
+    """Finish an interrupted run: only trials without a verdict run (same specs, same seeds), here or on Ray,
+    wherever the run started."""
     from harness_eval.runner import Batch
 
+    place = ExecutorChoice(executor, ray_address)
     batch = Batch.load(run_dir)
     console.print(f"resuming {run_dir}: {batch.pending(retry_errors)} trials to run", highlight=False)
-    execute(batch, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices)
+    execute(batch, place, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices)
 
 
 def print_summary(summary: Summary) -> None:
@@ -605,6 +677,30 @@ def audit(target: str, harness: str, params: tuple[str, ...], keep: Path | None)
             if doc:
                 click.echo(f"      {doc.status} because: {doc.reason}")
     sys.exit(1 if undocumented else 0)
+
+
+@main.command()
+@click.option("--address", metavar="ADDR", help="The Ray cluster to join (default: start a new one, as its head).")
+@click.option(
+    "--slots", type=click.IntRange(min=1), help="Trials this machine runs at once (default: 4 per core)."
+)
+@click.argument("ray_args", nargs=-1, type=click.UNPROCESSED)
+@friendly
+def node(address: str | None, slots: int | None, ray_args: tuple[str, ...]) -> None:
+    """Join this machine to a Ray cluster for --executor ray, after checking that it can run worlds.
+
+    Runs `ray start` with a `harness_eval_world` resource of SLOTS: the driver sends trials only to nodes that
+    offer it, so a machine that fails `harness-eval doctor`'s checks says why here and never gets a trial.
+    Arguments after `--` go to `ray start` as they are."""
+    from harness_eval.runner.cluster import import_ray, node_resources
+
+    import_ray()
+    resources = node_resources(slots)
+    where = ["--address", address] if address else ["--head"]
+    ray = Path(sys.executable).with_name("ray")
+    argv = [str(ray) if ray.is_file() else "ray", "start", *where, "--resources", json.dumps(resources)]
+    console.print(f"this machine can run worlds; {' '.join(argv)}", highlight=False)
+    sys.exit(subprocess.run([*argv, *ray_args], check=False).returncode)
 
 
 @main.command()

@@ -38,8 +38,9 @@ Episode = Callable[[Seen], Answer]
 class FakeProvider:
     """One server for all three APIs, on its own loop thread (the gateway under test has its own)."""
 
-    def __init__(self, episode: Episode | None = None) -> None:
+    def __init__(self, episode: Episode | None = None, *, delay: float = 0.0) -> None:
         self.episode = episode
+        self.delay = delay  # seconds each answer takes, as a real provider's do (bench/parallel_bench.py)
         self.planned: list[Answer] = []
         self.seen: list[Seen] = []
         self._loop = asyncio.new_event_loop()
@@ -69,7 +70,8 @@ class FakeProvider:
         app.router.add_post("/v1beta/models/{target:.+}", self._handler("gemini"))
         app.router.add_post("/v1/messages", self._handler("anthropic"))
         app.router.add_post("/v1/responses", self._handler("openai_responses"))
-        self._runner = web.AppRunner(app, access_log=None)
+        # Stopping drops requests still waiting on `delay` instead of waiting up to a minute for them to finish.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
 
@@ -77,6 +79,7 @@ class FakeProvider:
         async def handle(request: web.Request) -> web.Response:
             seen = Seen(api, request.path, dict(request.headers), await request.json())
             self.seen.append(seen)
+            await asyncio.sleep(self.delay)
             if self.planned:
                 answer = self.planned.pop(0)
             elif self.episode is not None:
@@ -241,3 +244,16 @@ def history_text(seen: Seen) -> Iterator[str]:
             stack.extend(item)
         elif isinstance(item, str):
             yield item
+
+
+# A short working episode for the custom harness (OpenAI chat, its own tool names): a shell command, a file read,
+# the end. With a `delay`, each answer takes as long as a real provider's (bench/parallel_bench.py, test_cluster).
+CUSTOM_EPISODE = [
+    openai_answer("Looking around.", [("shell", {"command": "ls -la docs"})]),
+    openai_answer("Reading the notice.", [("read_file", {"path": "docs/README.md"})]),
+    openai_answer("Done.", [("end_task", {})]),
+]
+
+
+def custom_episode(seen: Seen) -> Answer:
+    return CUSTOM_EPISODE[min(model_turns(seen), len(CUSTOM_EPISODE) - 1)]
