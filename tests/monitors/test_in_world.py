@@ -178,8 +178,8 @@ def test_forged_records_are_unverified_events_never_commands(
     reasons = [d["reason"] for d in forged]
     assert len(forged) == 3, unverified
     assert "python3" in reasons[0], reasons
-    # checked while python, while exec'ing, or as the shim: then the challenge stops it
-    assert any(word in reasons[1] for word in ("python3", "interpreter", "challenge")), reasons
+    # checked while python, while exec'ing, or as the shim: then the challenge, or who wrote the answer, stops it
+    assert any(word in reasons[1] for word in ("python3", "interpreter", "challenge", "written by pid")), reasons
     assert "'/usr/bin/perl', not the shims' interpreter" in reasons[2], reasons  # perl, but not our copy
     assert b"perl-forger done" in results[len(COMMANDS) + 2].stdout
 
