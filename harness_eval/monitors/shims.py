@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import secrets
 import shlex
 import shutil
@@ -76,7 +77,11 @@ _WAIT_S = 5.0  # for a record once challenged; a genuine shim answers in millise
 _MAX_RECORD = 4096
 _REJECT_READ_S = 0.3  # how long what an unverified connection sends is read
 _MAX_HANDLERS = 64  # connections checked at once; beyond that a flood is counted, not served
-_MAX_UNVERIFIED = 100  # then one event counts the rest: a flood must not fill the timeline
+# Unverified connections are shown per kind (their reason, numbers aside) up to this many, then one event per kind
+# counts the rest: a flood of one kind must not fill the timeline, nor hide an attempt of another kind.
+_MAX_UNVERIFIED = 20
+_MAX_KINDS = 200  # kinds beyond this are counted together
+_DIGITS = re.compile(r"\d+")
 
 
 def stage_interpreter(dir: Path) -> Path:
@@ -217,7 +222,7 @@ class ShimListener:
         self._handlers: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._started: dict[int, Event] = {}  # pid -> its exec event, until its exit arrives
-        self._unverified = 0
+        self._unverified: dict[str, int] = {}  # kind of failure -> connections that failed so
         self._flooded = 0
 
     def start(self) -> None:
@@ -243,9 +248,11 @@ class ShimListener:
         deadline = time.monotonic() + 2 * _WAIT_S
         for handler in handlers:
             handler.join(max(0.0, deadline - time.monotonic()))
-        if self._unverified > _MAX_UNVERIFIED:
-            dropped = self._unverified - _MAX_UNVERIFIED
-            self._sink(self._event("unverified", detail={"reason": f"{dropped} more not shown", "count": dropped}))
+        for kind, count in self._unverified.items():
+            if count > _MAX_UNVERIFIED:
+                dropped = count - _MAX_UNVERIFIED
+                reason = f"{dropped} more not shown like: {kind}"
+                self._sink(self._event("unverified", detail={"reason": reason, "count": dropped}))
         if self._flooded:
             reason = f"{self._flooded} connections beyond {_MAX_HANDLERS} at once closed unchecked"
             self._sink(self._event("unverified", detail={"reason": reason, "count": self._flooded}))
@@ -400,9 +407,12 @@ class ShimListener:
                 sent += chunk
         except OSError:
             pass
+        kind = _DIGITS.sub("N", reason)
         with self._lock:
-            self._unverified += 1
-            shown = self._unverified <= _MAX_UNVERIFIED
+            if kind not in self._unverified and len(self._unverified) >= _MAX_KINDS:
+                kind = "others"
+            self._unverified[kind] = self._unverified.get(kind, 0) + 1
+            shown = self._unverified[kind] <= _MAX_UNVERIFIED
         if shown:
             detail = {"reason": reason, "peer_pid": peer.pid, "peer_uid": peer.uid, "sent": _text(sent[:500])}
             self._sink(self._event("unverified", detail=detail))
