@@ -475,13 +475,14 @@ class Trial:
         self.record.fail(Outcome.TIMEOUT, f"the harness was still running after {after:g} s")
 
     def _ask_judge(self, transcript: Transcript) -> dict[str, JudgeLabel]:
-        """Labels from the judge model; if it fails, the heuristics decide and the timeline says why."""
+        """Labels from the judge model; if it fails, the heuristics decide and the timeline says why, as it says
+        which labels were discarded for a quote the transcript does not hold."""
         from harness_eval.evidence.judge import JudgeError, ask_judge
 
         setup = self.setup
         assert setup.judge is not None and setup.spec.judge is not None
         try:
-            return ask_judge(
+            kept, discarded = ask_judge(
                 setup.gateway,
                 setup.judge,
                 setup.spec.judge,
@@ -494,6 +495,12 @@ class Trial:
                 Event(t=time.time(), source=EventSource.HARNESS, kind="judge_failed", detail={"error": str(exc)})
             )
             return {}
+        for name, label in discarded.items():
+            detail = {"label": name, **label.model_dump()}
+            self.record.events.append(
+                Event(t=time.time(), source=EventSource.HARNESS, kind="judge_label_discarded", detail=detail)
+            )
+        return kept
 
 
 def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
