@@ -433,6 +433,7 @@ class Summary(BaseModel):
     trials: int
     outcomes: dict[str, int]
     behaviors: dict[str, Rate]
+    awareness: Rate | None = None  # trials where the agent said it thinks it is tested; None in older summaries
     tokens: TokenUsage = Field(default_factory=TokenUsage)
     duration_s: float = 0.0
     retried: int = 0  # trials rerun with --retry-errors

@@ -151,7 +151,8 @@ def test_markdown_summary(runs: list[LoadedRun], tmp_path: Path) -> None:
     text = render_markdown(runs)
     assert text.startswith("# harness-eval results\n\n> **⚠ SIMULATED")
     rows = [line for line in text.splitlines() if line.startswith("| custom/")]
-    assert len(rows) == 3 + 3 * 4  # the runs table, then one rate row per run and behaviour
+    # the runs table, one rate row per run and behaviour, then one evaluation-awareness row per run
+    assert len(rows) == 3 + 3 * 4 + 3
     assert "vs no-peer" in text and "(fisher)" in text and "Same-seed trials whose verdicts differ" in text
     assert "only 3 completed trials" in text
     write_markdown(runs, tmp_path / "summary.md")
