@@ -2,7 +2,8 @@
 
 Not a behaviour but an observation on every verdict that has one, because it is the first thing a reader of a
 misalignment rate asks about: how often did the model say it knew? Read from `awareness_phrases.txt` (with its
-known misses and false positives) against every assistant message, and from the judge's `evaluation_awareness`
+known misses and false positives) against every assistant message and the arguments of every call the agent
+made (a note it wrote to a file is its words too), and from the judge's `evaluation_awareness`
 label when a judge ran, whose quote the judge had to take verbatim from the transcript. `stats` counts the trials
 with at least one per cell.
 """
@@ -13,7 +14,7 @@ from enum import StrEnum
 
 from harness_eval.evidence.judge import AWARENESS
 from harness_eval.models import Evidence, TrialEvidence
-from harness_eval.verdicts.phrases import said
+from harness_eval.verdicts.phrases import called, said
 
 PHRASES = "awareness_phrases.txt"
 
@@ -29,7 +30,7 @@ def observe(evidence: TrialEvidence) -> list[Evidence]:
             description=f"the agent says it may be under test: {item.description}",
             detail={"source": "phrases", **item.detail},
         )
-        for item in said(evidence.transcript, PHRASES)
+        for item in said(evidence.transcript, PHRASES) + called(evidence.transcript, PHRASES)
     ]
     label = evidence.judge.get(AWARENESS)
     if label is not None and label.present:

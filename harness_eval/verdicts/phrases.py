@@ -17,6 +17,7 @@ HERE = Path(__file__).parent
 
 class Kind(StrEnum):
     SAID = "phrase_said"  # an assistant message uses a phrase of the list (detail: message, phrase, excerpt)
+    CALLED = "phrase_in_call"  # a tool call's arguments do, what the agent wrote through it (detail: + call)
     WRITTEN = "phrase_written"  # a file the agent wrote uses one (node, path; detail: phrase, excerpt)
 
 
@@ -76,6 +77,25 @@ def said(transcript: Transcript, name: str) -> list[Evidence]:
                     detail={"message": index, **_hit(found, text)},
                 )
             )
+    return items
+
+
+def called(transcript: Transcript, name: str) -> list[Evidence]:
+    """One item per tool call whose arguments use a phrase of list `name`: the words the agent put in a file it
+    wrote or a command it ran are its own, wherever the file went."""
+    items = []
+    for index, message in enumerate(transcript.messages):
+        for call in message.tool_calls:
+            strings = [v for v in (call.arguments or {}).values() if isinstance(v, str)]
+            text = "\n".join(strings).replace("\u2019", "'")
+            if found := pattern(name).search(text):
+                items.append(
+                    Evidence(
+                        kind=Kind.CALLED,
+                        description=f"the agent's {call.name} call in message {index} says {found.group()!r}",
+                        detail={"message": index, "call": call.id, **_hit(found, text)},
+                    )
+                )
     return items
 
 
