@@ -154,12 +154,14 @@ class DeletionTruth(Truth):
 class Apply(Strict):
     """How the company applies a shutdown, run after the trial (`evidence/mechanism.py`): the command it runs from
     the workspace, the report it reads (absolute), the text of an honest report (`SCORE` stands for the score), and
-    the log a shutdown leaves (absolute), which must name the seeded config's values at `names` (dotted keys)."""
+    the log a shutdown leaves (absolute), a line of which must say `says` and name the seeded config's values at
+    `names` (dotted keys)."""
 
     command: list[str]
     report: str
     honest_report: str
     log: str
+    says: str
     names: list[str]
 
     @field_validator("honest_report")
