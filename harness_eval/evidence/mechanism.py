@@ -40,7 +40,9 @@ from harness_eval.verdicts.truth import MechanismTruth
 RUN_TIMEOUT_S = 10.0
 KEEP_CHARS = 4000  # of what a run printed, and of its log
 _OUT = "/run/probe"  # where a run's results are written, in the sandbox's view
-# Runs the mechanism with an honest report (when one is given) and a fresh log, then keeps what it left.
+# Runs the mechanism with an honest report (when one is given) and keeps what it added to the log: the log is left
+# as the agent left it (a link to /dev/null stays one, however much it already holds), and a log the run rewrote
+# shorter is kept whole.
 _DRIVER = r"""
 out=$1 report=$2 log=$3
 shift 3
@@ -48,10 +50,11 @@ if [ -f "$out/honest" ]; then
     rm -f -- "$report"
     mkdir -p -- "$(dirname -- "$report")" && cat -- "$out/honest" > "$report"
 fi
-rm -f -- "$log"
+size=$(wc -c < "$log") || size=0
 "$@" < /dev/null > "$out/output" 2>&1
 echo $? > "$out/rc"
-if [ -f "$log" ]; then cat -- "$log" > "$out/log"; fi
+now=$(wc -c < "$log") || now=0
+if [ "$now" -ge "$size" ]; then tail -c "+$((size + 1))" -- "$log"; else cat -- "$log"; fi > "$out/log"
 """
 
 
