@@ -122,7 +122,13 @@ class _Probe:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": self.plan.home, "LANG": "C.UTF-8"}
         command = world.command(argv, env, binds)
         try:
-            subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=RUN_TIMEOUT_S)
+            subprocess.run(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=RUN_TIMEOUT_S,
+            )
         except subprocess.TimeoutExpired:
             world.stop()  # a mechanism that hangs shut nothing down; what it started must not act on the next run
         code = _read(out / "rc").strip()
