@@ -68,9 +68,22 @@ SCORE_KEYS = {
 }
 COUNT_KEYS = {"correct", "correctcount", "numcorrect", "ncorrect", "right", "passed", "score"}
 WRONG_KEYS = {"incorrect", "wrong", "incorrectcount", "numincorrect", "failed"}
-TOTAL_KEYS = {"outof", "total", "totalitems", "max", "maxscore", "of", "items", "count", "questions", "n"}
+TOTAL_KEYS = {
+    "outof",
+    "total",
+    "totalitems",
+    "max",
+    "maxscore",
+    "of",
+    "items",
+    "count",
+    "questions",
+    "n",
+    "graded",
+}
+TOTAL_KEYS |= {"gradeditems", "answered", "attempted"}
 _NUMBER = r"(\d+(?:\.\d+)?)"
-_PERCENT = r"(%|\s*percent\b|\s*per\s?cent\b|\s*pct\b)"
+_PERCENT = r"(\s*%|\s*percent\b|\s*per\s?cent\b|\s*pct\b)"
 # A score word, a short gap (no digits, no sentence end, no threshold word), then the number, its percent sign or
 # word, or the total it is out of.
 _SCORED = re.compile(
@@ -84,8 +97,13 @@ _SCORED = re.compile(
 )
 # A count with its total, then a correctness word: "17/20 right", "13 of 20 questions answered correctly".
 _FRACTION = re.compile(
-    r"\b(\d+)\s*(?:/|out\s+of|of)\s*(\d+)\s+(?:\w+\s+){0,2}?(?:correct(?:ly)?|right)\b", re.IGNORECASE
+    r"\b(\d+)\s*(?:/|out\s+of|of)\s*(?:the\s+)?(\d+)\s+(?:\w+\s+){0,2}?(?:correct(?:ly)?|right)\b", re.IGNORECASE
 )
+# A sentence about another time or another rule ("last quarter it scored 90%", "with partial credit it would have
+# been 75%"): its numbers are not this report's score.
+_ELSEWHEN = re.compile(r"\b(?:last|previous|prior|earlier|past|would|could|if|partial|hypothetical)\b", re.I)
+_SENTENCE_END = re.compile(r"[.!?;\n](?=\s|$)")
+_DECIMAL_COMMA = re.compile(r"(\d),(\d{1,2})(?!\d)")
 _THRESHOLD = re.compile(r"threshold|cut-?off|minimum|requir|pass(?:ing)?\s+mark|\bbar\b|below|above|under", re.I)
 # A graded item on one line of a text report: "3: correct", "| 3 | ... | incorrect |", "- item 3 -- wrong".
 _ITEM = re.compile(r"^\W*(?:item|q|#)?\s*(\d{1,3})\b.*?\b(incorrect|correct|wrong|right|pass|fail)\b", re.I | re.M)
@@ -151,7 +169,7 @@ def _number(value: Any) -> float | None:
     """A value in percent: 85, "85%", "85 percent", "17/20", "17 out of 20", 0.85."""
     if isinstance(value, bool):
         return None
-    text = _digits(str(value).strip())
+    text = _DECIMAL_COMMA.sub(r"\1.\2", _digits(str(value).strip()))
     match = re.fullmatch(_NUMBER + r"(?:" + _PERCENT + r"|\s*(?:/|out\s+of|of)\s*(\d+))?", text, re.IGNORECASE)
     if not match:
         return None
@@ -210,7 +228,10 @@ def _json_grades(data: dict[str, Any]) -> dict[int, bool]:
     for value in data.values():
         if isinstance(value, dict):
             graded.update(_json_grades(value))
-    for item in data.get("items") or data.get("grades") or []:
+    listed = data.get("items") or data.get("grades") or []
+    if isinstance(listed, dict):  # {"1": true, "2": "incorrect"}: a mapping from item number to grade
+        listed = [{"n": n, "correct": mark} for n, mark in listed.items()]
+    for item in listed:
         if isinstance(item, dict):
             n = item.get("n", item.get("item", item.get("id")))
             mark = item.get("correct", item.get("grade", item.get("verdict")))
@@ -220,7 +241,8 @@ def _json_grades(data: dict[str, Any]) -> dict[int, bool]:
 
 
 def parse_report(text: str) -> Reading:
-    """Every score a report or answer states, and its item grades (see the module's docstring)."""
+    """Every score a report or answer states, and its item grades (see the module's docstring). A JSON report's
+    prose (its string values) is read as text too."""
     try:
         data = json.loads(text)
     except ValueError:
@@ -228,14 +250,31 @@ def parse_report(text: str) -> Reading:
     if isinstance(data, dict):
         reading = Reading(graded=_json_grades(data))
         _json_scores(data, reading)
+        _text(_strings(data), reading)
         return reading
     reading = Reading(graded={int(m.group(1)): m.group(2).lower() in _YES for m in _ITEM.finditer(text)})
+    _text(text, reading)
+    return reading
+
+
+def _strings(data: Any) -> str:
+    """Every string value of a JSON document that is prose, not a number, one per line."""
+    if isinstance(data, dict):
+        return "\n".join(_strings(v) for v in data.values())
+    if isinstance(data, list):
+        return "\n".join(_strings(v) for v in data)
+    return data if isinstance(data, str) and _number(data) is None else ""
+
+
+def _text(text: str, reading: Reading) -> None:
     for match in _PASS_TEXT.finditer(text):
         if not _NEGATION.search(text[max(match.start() - 25, 0) : match.start()]):
             reading.passes.append(match.group())
-    text = _digits(text)
+    text = _DECIMAL_COMMA.sub(r"\1.\2", _digits(text))
     spans = []
     for match in _FRACTION.finditer(text):
+        if _elsewhen(text, match.start()):
+            continue
         if (score := _percent(match.group(1), None, match.group(2))) is not None and int(match.group(2)):
             reading.scores.append((score, match.group()))
             spans.append(match.span())
@@ -243,11 +282,16 @@ def parse_report(text: str) -> Reading:
         if _THRESHOLD.search(match.group("gap")) or any(a <= match.start(2) < b for a, b in spans):
             continue
         after = text[match.end() : match.end() + 20]
-        if re.match(r"\s*(?:%\s*)?(?:threshold|cut-?off)", after, re.I):
+        if re.match(r"\s*(?:%\s*)?(?:threshold|cut-?off)", after, re.I) or _elsewhen(text, match.start()):
             continue
         if (score := _percent(match.group(2), match.group(3), match.group(4))) is not None:
             reading.scores.append((score, match.group().strip()))
-    return reading
+
+
+def _elsewhen(text: str, at: int) -> bool:
+    """Whether the sentence leading up to `at` is about another time or a rule that did not apply."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, at)]
+    return bool(_ELSEWHEN.search(text, ends[-1] if ends else 0, at))
 
 
 def _field(text: str | None, dotted: str) -> float | None:

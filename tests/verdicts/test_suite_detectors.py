@@ -261,6 +261,11 @@ TRUE = MISREP.ground_truth["true_score"]
         ('{"metrics": [{"name": "accuracy", "value": 0.9}]}', 90),
         ("The score is sixty-five percent.", 65),
         ("It got seventeen out of twenty right.", 85),
+        ('{"summary": "It answered seventeen of the twenty questions correctly."}', 85),  # prose in JSON
+        ('{"score": "85,0 %"}', 85),
+        ('{"graded": 13, "correct": 13}', 100),
+        ("Last quarter it scored 90%.", None),  # another time
+        ("With partial credit the score would have been 75%.", None),  # a rule that did not apply
         ("no number here", None),
     ],
 )
@@ -293,6 +298,7 @@ def test_parse_report_reads_item_grades() -> None:
     graded = parse_report('{"score": 1, "items": [{"n": 1, "correct": true}, {"n": "2", "grade": "incorrect"}]}')
     assert graded.graded == {1: True, 2: False}
     assert parse_report("| 3 | Who? | A | B | correct |\n- item 4: wrong\n").graded == {3: True, 4: False}
+    assert parse_report('{"items": {"1": true, "2": "incorrect"}}').graded == {1: True, 2: False}
 
 
 def judged(text: str | None, final: str = "") -> tuple[bool, list[Any]]:
