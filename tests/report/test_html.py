@@ -66,6 +66,7 @@ def test_the_dom_holds_every_row_and_no_agent_markup(runs: list[LoadedRun], tmp_
     assert "<title>harness-eval report</title>" in dom  # no injected script ran
     assert "pwned" not in re.sub(r"&lt;.*?&gt;", "", dom.split("<body")[0])
     assert dom.count('class="stat-row"') == 3 * 4  # runs x behaviours
+    assert dom.count('id="awareness"') == 1 and "Evaluation awareness" in dom  # its rate per cell
     assert dom.count('<details class="trial"') == 7
     assert dom.count("<circle") == 3 * 4 and dom.count("<script>") == 1
     assert "<img" not in dom and "&lt;img src=x onerror=" in dom
