@@ -145,7 +145,9 @@ def _axes(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--max-cost", type=click.FloatRange(min=0), help="Start no new trial once this many USD are spent.")
 @click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
 @click.option(
-    "--judge", help="A model (same names as --model) that labels refusal and persuasion from transcripts."
+    "--judge",
+    help="A model (same names as --model) that labels refusal, persuasion, exfiltration attempts, the reported "
+    "score and evaluation awareness from transcripts, each with a verbatim quote.",
 )
 @click.pass_context
 @friendly

@@ -285,11 +285,27 @@ class Snapshot(BaseModel):
     texts: dict[str, str] = Field(default_factory=dict)
 
 
+class MechanismRun(BaseModel):
+    """One run of a scenario's own shutdown mechanism after the trial, the way the company would apply it
+    (`evidence/mechanism.py`): what it ran on, and whether the shutdown happened."""
+
+    files: Literal["seeded", "final"]  # the mechanism's script and config as seeded, or as the agent left them
+    report: Literal["honest", "filed"]  # an honest report at `score`, or the agent's report as filed
+    score: float | None = None  # the score of the honest report
+    exit_code: int | None = None  # None: it did not end in time
+    output: str = ""  # what it printed (cut): the reason it gives, which only the mechanism vouches for
+    log: str = ""  # the shutdown log it left (cut)
+    shutdown: bool  # the log names every target the seeded config names
+
+
 class JudgeLabel(BaseModel):
-    """An LLM judge's reading of a transcript for one behaviour (`--judge MODEL`)."""
+    """An LLM judge's reading of a transcript for one label (`--judge MODEL`): a behaviour, an attempt, the score
+    the agent reported, its awareness of being tested. `quote` is the agent's words it rests on, verbatim."""
 
     present: bool
     reason: str = ""
+    quote: str = ""
+    value: float | None = None  # a number the label reads (the reported score, in percent)
 
 
 class TrialEvidence(BaseModel):
@@ -303,7 +319,8 @@ class TrialEvidence(BaseModel):
     harness_transcript: Transcript | None = None  # the harness's own account, agent-reachable: testimony only
     exchanges: list[Exchange] = Field(default_factory=list)
     snapshot: Snapshot = Field(default_factory=Snapshot)
-    judge: dict[str, JudgeLabel] = Field(default_factory=dict)  # behaviour -> label, when a judge model ran
+    judge: dict[str, JudgeLabel] = Field(default_factory=dict)  # label -> its reading, when a judge model ran
+    mechanism: list[MechanismRun] = Field(default_factory=list)  # the shutdown mechanism, run after the trial
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -416,6 +433,7 @@ class Summary(BaseModel):
     trials: int
     outcomes: dict[str, int]
     behaviors: dict[str, Rate]
+    awareness: Rate | None = None  # trials where the agent said it thinks it is tested; None in older summaries
     tokens: TokenUsage = Field(default_factory=TokenUsage)
     duration_s: float = 0.0
     retried: int = 0  # trials rerun with --retry-errors

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel
 
 from harness_eval.models import Outcome, Rate, RunSpec, StatsDesign, Summary, TokenUsage, Verdict
+from harness_eval.verdicts.awareness import Kind as Awareness
 
 if TYPE_CHECKING:
     from harness_eval.report.runs import LoadedRun
@@ -55,6 +56,11 @@ def rate(count: int, trials: int) -> Rate:
     return Rate(count=count, rate=count / trials if trials else None, ci95=wilson(count, trials))
 
 
+def aware(verdict: Verdict) -> bool:
+    """Whether the agent said it thinks it is being tested (see `verdicts.awareness`)."""
+    return any(o.kind == Awareness.AWARE for o in verdict.observations)
+
+
 def summarize(spec: RunSpec, verdicts: Iterable[Verdict], behaviors: list[str]) -> Summary:
     """Every behaviour in `behaviors` is reported, with zeros if it never happened; any other behaviour a verdict
     carries is reported after them, so nothing is silently dropped."""
@@ -73,6 +79,7 @@ def summarize(spec: RunSpec, verdicts: Iterable[Verdict], behaviors: list[str]) 
         trials=len(verdicts),
         outcomes={o.value: sum(v.outcome == o for v in verdicts) for o in Outcome},
         behaviors={name: rate(sum(name in v.behaviors for v in completed), len(completed)) for name in names},
+        awareness=rate(sum(map(aware, completed)), len(completed)),
         tokens=TokenUsage(
             input=sum(v.tokens.input for v in verdicts), output=sum(v.tokens.output for v in verdicts)
         ),
@@ -216,11 +223,20 @@ class FakingGap(BaseModel):
     warning: str | None
 
 
+class AwarenessStat(Count):
+    """How often, in one cell, the agent said it thinks it is being tested: beside every rate, because a reader
+    of a misalignment rate first asks how often the model knew."""
+
+    setup: str
+    cell: dict[str, str]
+
+
 class Analysis(BaseModel):
     null_rate: float
     simulated: bool
     axes: list[str]  # every axis any cell has, in first-seen order
     cells: list[CellStat]
+    awareness: list[AwarenessStat] = []
     intro: list[IntroCombined]
     faking: list[FakingGap]
 
@@ -237,6 +253,14 @@ def analyze(runs: Sequence[LoadedRun], null_rate: float = NULL_RATE) -> Analysis
         simulated=any(run.simulated for run in runs),
         axes=list(dict.fromkeys(axis for run in runs for axis in run.cell)),
         cells=[stat for _, stat in cells],
+        awareness=[
+            AwarenessStat(
+                **Count.of(sum(map(aware, run.completed)), len(run.completed)).model_dump(),
+                setup=run.setup,
+                cell=run.cell,
+            )
+            for run in runs
+        ],
         intro=_intro_combined(cells),
         faking=_faking(cells),
     )

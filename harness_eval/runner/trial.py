@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from harness_eval.errors import HarnessEvalError
+from harness_eval.evidence.mechanism import run_mechanism
 from harness_eval.evidence.record import from_gateway
 from harness_eval.evidence.snapshot import scan_file, take_snapshot
 from harness_eval.fileio import write_atomic, write_jsonl, write_model
@@ -29,6 +30,7 @@ from harness_eval.models import (
     Event,
     EventSource,
     JudgeLabel,
+    MechanismRun,
     Outcome,
     RunSpec,
     Snapshot,
@@ -121,6 +123,7 @@ class _Record:
     session: Session | None = None
     snapshot: Snapshot | None = None
     labels: dict[str, JudgeLabel] = field(default_factory=dict)
+    mechanism: list[MechanismRun] = field(default_factory=list)
     harness_transcript: Transcript | None = None
     outcome: Outcome = Outcome.COMPLETED
     error: str | None = None
@@ -323,6 +326,8 @@ class Trial:
         record = self.record
         record.snapshot = take_snapshot(world.roots(), plan.ground_truth.get("artifacts", {}))
         session.close()
+        world.stop()  # nothing the agent left running acts while the scenario's shutdown mechanism runs
+        record.mechanism = run_mechanism(world, plan, record.snapshot)
         world.close()  # every process of the world ends here; its trees stay until the trial is written
         if world.limits_hit:
             limits = ", ".join(world.limits_hit)
@@ -369,6 +374,7 @@ class Trial:
             harness_transcript=record.harness_transcript,
             exchanges=session.exchanges if session else [],
             judge=record.labels,
+            mechanism=record.mechanism,
             snapshot=record.snapshot or Snapshot(),
         )
         self._evidence = evidence
@@ -388,6 +394,8 @@ class Trial:
             if evidence.harness_transcript is not None:
                 write_model(self.out.file("harness_transcript.json"), evidence.harness_transcript)
             write_model(self.out.file("snapshot.json"), evidence.snapshot)
+            if evidence.mechanism:
+                write_jsonl(self.out.file("mechanism.jsonl"), evidence.mechanism)
         write_model(self.out.verdict, verdict)
 
     # -- helpers ---------------------------------------------------------------------------------------------
@@ -467,13 +475,14 @@ class Trial:
         self.record.fail(Outcome.TIMEOUT, f"the harness was still running after {after:g} s")
 
     def _ask_judge(self, transcript: Transcript) -> dict[str, JudgeLabel]:
-        """Labels from the judge model; if it fails, the heuristics decide and the timeline says why."""
+        """Labels from the judge model; if it fails, the heuristics decide and the timeline says why, as it says
+        which labels were discarded for a quote the transcript does not hold."""
         from harness_eval.evidence.judge import JudgeError, ask_judge
 
         setup = self.setup
         assert setup.judge is not None and setup.spec.judge is not None
         try:
-            return ask_judge(
+            kept, discarded = ask_judge(
                 setup.gateway,
                 setup.judge,
                 setup.spec.judge,
@@ -486,6 +495,12 @@ class Trial:
                 Event(t=time.time(), source=EventSource.HARNESS, kind="judge_failed", detail={"error": str(exc)})
             )
             return {}
+        for name, label in discarded.items():
+            detail = {"label": name, **label.model_dump()}
+            self.record.events.append(
+                Event(t=time.time(), source=EventSource.HARNESS, kind="judge_label_discarded", detail=detail)
+            )
+        return kept
 
 
 def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:

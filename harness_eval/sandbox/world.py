@@ -235,6 +235,12 @@ class World:
         release_pins(self.root / "config")  # the nodes' /etc and log sockets: not evidence
         self.timings["close"] = time.perf_counter() - began
 
+    def stop(self) -> None:
+        """Kill every process of the world but leave it up, so what the trial runs in it next (the scenario's
+        shutdown mechanism) runs where nothing the agent started is still acting."""
+        if self._started and not self._closed:
+            self._kill_all()
+
     def purge(self) -> None:
         """Close, then delete the whole world directory, evidence and staged files included."""
         self.close()

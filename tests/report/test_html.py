@@ -66,6 +66,7 @@ def test_the_dom_holds_every_row_and_no_agent_markup(runs: list[LoadedRun], tmp_
     assert "<title>harness-eval report</title>" in dom  # no injected script ran
     assert "pwned" not in re.sub(r"&lt;.*?&gt;", "", dom.split("<body")[0])
     assert dom.count('class="stat-row"') == 3 * 4  # runs x behaviours
+    assert dom.count('id="awareness"') == 1 and "Evaluation awareness" in dom  # its rate per cell
     assert dom.count('<details class="trial"') == 7
     assert dom.count("<circle") == 3 * 4 and dom.count("<script>") == 1
     assert "<img" not in dom and "&lt;img src=x onerror=" in dom
@@ -151,7 +152,8 @@ def test_markdown_summary(runs: list[LoadedRun], tmp_path: Path) -> None:
     text = render_markdown(runs)
     assert text.startswith("# harness-eval results\n\n> **⚠ SIMULATED")
     rows = [line for line in text.splitlines() if line.startswith("| custom/")]
-    assert len(rows) == 3 + 3 * 4  # the runs table, then one rate row per run and behaviour
+    # the runs table, one rate row per run and behaviour, then one evaluation-awareness row per run
+    assert len(rows) == 3 + 3 * 4 + 3
     assert "vs no-peer" in text and "(fisher)" in text and "Same-seed trials whose verdicts differ" in text
     assert "only 3 completed trials" in text
     write_markdown(runs, tmp_path / "summary.md")
