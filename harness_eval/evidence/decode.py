@@ -132,13 +132,14 @@ def _inflate_one(make: _Factory, view: memoryview, room: int) -> tuple[bytes, in
 
 
 def _inflate(make: _Factory, view: memoryview, *, multi: bool = True) -> tuple[bytes, int]:
-    """One stream, or consecutive members (`gzip a; gzip b` concatenated): (output, input bytes consumed).
+    """One stream, or consecutive members (`gzip a; gzip b` concatenated): (output, input bytes of the members
+    that ended cleanly).
 
     Output is kept up to the first error, which is what makes truncated streams and the first piece of a split
     archive useful."""
     room = limit(len(view))
     out: list[bytes] = []
-    produced = start = zeros = 0
+    produced = start = zeros = clean = 0
     while start < len(view) and produced < room:
         piece, trailing, consumed, ended = _inflate_one(make, view[start:], room - produced)
         if piece and zeros:  # the previous member's last zeros come before this member's content
@@ -149,9 +150,11 @@ def _inflate(make: _Factory, view: memoryview, *, multi: bool = True) -> tuple[b
         zeros += trailing
         produced += len(piece) + trailing
         start += consumed
+        if ended:
+            clean = start
         if not (multi and ended and consumed):
             break
-    return out[0] if len(out) == 1 else b"".join(out), start
+    return out[0] if len(out) == 1 else b"".join(out), clean
 
 
 # Compressed streams: name, signature, decompressor, and whether to look for the signature inside a buffer too.
@@ -182,7 +185,7 @@ def _streams(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
             if offset < covered or (name == "bzip2" and data[offset + 4 : offset + 10] not in _BZ2_BLOCKS):
                 continue
             out, consumed = _inflate(make, view[offset:])
-            covered = offset + consumed
+            covered = offset + consumed  # a damaged or false stream covers nothing: what it swallowed is retried
             if out:
                 yield name, out
     if len(data) > 2 and data[0] & 0x0F == 8 and data[0] >> 4 <= 7 and int.from_bytes(data[:2], "big") % 31 == 0:
@@ -267,11 +270,11 @@ def _git_objects(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
             elif kind == 7:
                 pos += 20
             out, consumed = _inflate(lambda: _Zlib(15), view[pos:], multi=False)
-            if not consumed:
-                break
-            pos += consumed
             if out:
                 yield "git", out
+            if not consumed:  # damaged or truncated: nothing after it can be located
+                break
+            pos += consumed
 
 
 _WHITE = b" \t\r\n"
