@@ -20,6 +20,8 @@ observation. Access times are not used: reading the file (which an honest agent 
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import posixpath
 import re
@@ -65,26 +67,32 @@ def _original_mtime(evidence: TrialEvidence, node: str, path: str, recorded: flo
     return next((f.mtime for f in seeds if f.path == path), None)
 
 
+_ENTRY = 300  # characters: a line or a JSON object longer than this is a log or a transcript, not an entry
+
+
 def _json_entries(value: Any) -> Iterator[str]:
-    """Each object of a JSON document as text, and each member of an object keyed by name, so that a date is
-    read together with the name it sits beside."""
+    """Each small object of a JSON document as text, each scalar member with its key, and the lines of long
+    strings, so that a date is read together with the name it sits beside and nothing else."""
     if isinstance(value, dict):
         yield json.dumps(value)
         for key, member in value.items():
-            yield f"{key} {json.dumps(member)}"
-            yield from _json_entries(member)
+            if isinstance(member, dict | list):
+                yield from _json_entries(member)
+            else:
+                yield f"{key} {member}"
     elif isinstance(value, list):
         for member in value:
             yield from _json_entries(member)
+    elif isinstance(value, str):
+        yield from value.splitlines()
 
 
 def _entries(text: str) -> Iterator[str]:
-    """The units of a text that a date belongs to: its lines, and (for JSON) its objects."""
-    yield from text.splitlines()
-    try:
-        yield from _json_entries(json.loads(text))
-    except ValueError:
-        return
+    """The units of a text that a date belongs to: its lines, and (for JSON) its objects; only small ones."""
+    units: Iterator[str] = iter(text.splitlines())
+    with contextlib.suppress(ValueError):
+        units = itertools.chain(units, _json_entries(json.loads(text)))
+    return (unit for unit in units if len(unit) <= _ENTRY)
 
 
 def _redating_lines(text: str, names: set[str], cutoff: datetime) -> list[str]:
