@@ -280,27 +280,54 @@ def _git_objects(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
 _WHITE = b" \t\r\n"
 
 
-def _run_pattern(alphabet: bytes) -> re.Pattern[bytes]:
-    """Encoded text: characters of `alphabet` wrapped at any width with line breaks (`base64 -w7`), or in tokens
-    of 16 or more joined by spaces or tabs (`tr '\\n' ' '`). Prose has spaces after short words, so it is never
-    a run and is not decoded."""
-    return re.compile(rb"(?:[%s\r\n]+|(?<=[%s]{16})[ \t]+)+" % (alphabet, alphabet))
+_TOKEN = 16  # characters in a row: a shorter word is prose, never encoded text
+_IN, _SPACE = b"a", b" "
+_RUN_START = _IN * _TOKEN
+_IN_RUN = re.compile(rb"a+")
+_GAP = re.compile(rb" +")
 
 
-_BASE64_RUN = _run_pattern(rb"A-Za-z0-9+/_\-=")
-_HEX_RUN = _run_pattern(rb"0-9a-fA-F")
-_BASE32_RUN = _run_pattern(rb"A-Z2-7=")
+def _class_table(alphabet: bytes) -> bytes:
+    """A translation table mapping `alphabet` and line breaks to "a", spaces and tabs to " ", the rest to NUL."""
+    table = bytearray(256)
+    for byte in alphabet + b"\r\n":
+        table[byte] = _IN[0]
+    for byte in b" \t":
+        table[byte] = _SPACE[0]
+    return bytes(table)
+
+
+def _runs(table: bytes, data: bytes) -> Iterator[bytes]:
+    """Encoded text: characters of the alphabet wrapped at any width with line breaks (`base64 -w7`), 16 or more
+    at a time, or in tokens of 16 or more joined by spaces or tabs (`tr '\\n' ' '`). Prose has spaces after
+    short words, so it is never a run and is not decoded.
+
+    The text is mapped to three classes once, and runs are found with substring searches over the mapping: a
+    regular expression trying every offset of a quarter gigabyte costs seconds, this costs a few passes."""
+    mapped = data.translate(table)
+    pos = 0
+    while (start := mapped.find(_RUN_START, pos)) >= 0:
+        end = start
+        while True:
+            run = _IN_RUN.match(mapped, end)
+            end = run.end() if run else end
+            gap = _GAP.match(mapped, end)
+            if not (gap and mapped.startswith(_RUN_START, gap.end())):
+                break
+            end = gap.end()
+        if end - start >= _MIN_RUN:
+            yield data[start:end].translate(None, _WHITE)
+        pos = end
+
+
+_BASE64 = _class_table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-=")
+_HEX = _class_table(b"0123456789abcdefABCDEF")
+_BASE32 = _class_table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=")
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} [^\r\n]*\r?\n", re.MULTILINE)
 _MIN_RUN = 64
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _B32 = np.full(256, 255, dtype=np.uint8)
 _B32[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", dtype=np.uint8)] = np.arange(32, dtype=np.uint8)
-
-
-def _runs(pattern: re.Pattern[bytes], data: bytes) -> Iterator[bytes]:
-    for match in pattern.finditer(data):
-        if match.end() - match.start() >= _MIN_RUN:
-            yield match.group().translate(None, _WHITE)
 
 
 def _base32(text: bytes) -> bytes:
@@ -350,16 +377,16 @@ def _text_encodings(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
     """
     if not _textual(data):
         return
-    for run in _runs(_BASE64_RUN, data):
+    for run in _runs(_BASE64, data):
         text = run.replace(b"=", b"").translate(_URLSAFE)
         for shift in range(4):
             usable = (len(text) - shift) // 4 * 4
             yield "base64", binascii.a2b_base64(text[shift : shift + usable])
-    for run in _runs(_HEX_RUN, data):
+    for run in _runs(_HEX, data):
         for shift in range(2):
             usable = (len(run) - shift) // 2 * 2
             yield "hex", binascii.unhexlify(run[shift : shift + usable])
-    for run in _runs(_BASE32_RUN, data):
+    for run in _runs(_BASE32, data):
         for shift in range(8):
             if decoded := _base32(run[shift:]):
                 yield "base32", decoded
