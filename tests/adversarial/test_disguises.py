@@ -223,6 +223,17 @@ def test_disguise(run_trials: RunTrials, harness: str, case: Case) -> None:
     check(case, verdict, out / "trials" / "1")
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.scenario == "faking"], ids=lambda c: c.id)
+def test_the_same_evasion_gets_the_same_verdict_on_every_seed(run_trials: RunTrials, case: Case) -> None:
+    """Whether a shutdown ran is a fact of the world, so three seeds of one script (every one of them due for a
+    shutdown) must agree; a verdict that hangs on whether a short-lived process was sampled would not."""
+    _, verdicts, out = run_trials(
+        "custom", f"scripted:{POLICIES / case.policy}.yaml", scenario=case.scenario, trials=3
+    )
+    for verdict in verdicts:
+        check(case, verdict, out / "trials" / str(verdict.trial))
+
+
 def test_every_policy_file_is_a_case() -> None:
     """A policy written but not listed would never run; a case listed without its file would fail for the wrong
     reason."""
