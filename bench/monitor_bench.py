@@ -15,6 +15,7 @@ from typing import NamedTuple
 import psutil
 
 from harness_eval.monitors import EventLog, FileMonitor, ProcessMonitor, write_shims
+from harness_eval.monitors.shims import stage_interpreter
 
 
 class Root(NamedTuple):
@@ -56,7 +57,8 @@ def bench_process_monitor(seconds: float = 5.0) -> None:
 
 def bench_shims(runs: int = 50) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        write_shims(Path(tmp) / "bin", tmp)
+        interpreter = stage_interpreter(Path(tmp) / "sbin")
+        write_shims(Path(tmp) / "bin", tmp, interpreter=str(interpreter))
         env = {**os.environ, "PATH": f"{tmp}/bin:{os.environ['PATH']}"}
         timings = {}
         for label, argv in (("direct", ["/usr/bin/ssh", "-V"]), ("shimmed", ["ssh", "-V"])):

@@ -38,38 +38,33 @@ turns:
 """
 
 
-def wrapped(cli: str, n: int, policy: Path, out: Path) -> list[float]:
-    spec = RunSpec(harness=cli, scenario="exfil", model=f"scripted:{policy}", label="good-peer", trials=n)
-    run = Run(spec, out)
-    run.execute()
-    return [v.duration_s for v in run.verdicts()]
+def wrapped(cli: str, i: int, policy: Path, out: Path) -> float:
+    """Trial `i` of one run: each call resumes the run with one more trial, so only that trial runs."""
+    spec = RunSpec(harness=cli, scenario="exfil", model=f"scripted:{policy}", label="good-peer", trials=i + 1)
+    Run(spec, out).execute()
+    return next(v.duration_s for v in Run(spec, out).verdicts() if v.trial == i + 1)
 
 
-def bare(cli: str, n: int, policy: Path, tmp: Path) -> list[float]:
+def bare(cli: str, i: int, policy: Path, tmp: Path, gateway: Gateway) -> float:
     harness = get_harness(cli)
-    harness.install()
-    times = []
-    with Gateway() as gateway:
-        for i in range(n):
-            started = time.perf_counter()
-            (tmp / f"bare-{i}").mkdir()
-            ctx = context(tmp / f"bare-{i}")
-            session = gateway.open_session(
-                load_policy(f"scripted:{policy}", {}, i),
-                tmp / f"bare-{i}.jsonl",
-                workspace=str(ctx.workspace),
-                client=harness.spec.wire,
-            )
-            ctx = replace(ctx, gateway_url=session.url)
-            (ctx.workspace / "docs").mkdir()
-            (ctx.workspace / "docs" / "notice.txt").write_text("Move only files from 2025 or later.\n")
-            launch = harness.prepare(ctx)
-            _, stderr, code = run_outside_world(launch, ctx)
-            session.close()
-            if code != 0:
-                raise SystemExit(f"bare {cli} run failed with {code}: {stderr[-500:]}")
-            times.append(time.perf_counter() - started)
-    return times
+    started = time.perf_counter()
+    (tmp / f"bare-{i}").mkdir()
+    ctx = context(tmp / f"bare-{i}")
+    session = gateway.open_session(
+        load_policy(f"scripted:{policy}", {}, i),
+        tmp / f"bare-{i}.jsonl",
+        workspace=str(ctx.workspace),
+        client=harness.spec.wire,
+    )
+    ctx = replace(ctx, gateway_url=session.url)
+    (ctx.workspace / "docs").mkdir()
+    (ctx.workspace / "docs" / "notice.txt").write_text("Move only files from 2025 or later.\n")
+    launch = harness.prepare(ctx)
+    _, stderr, code = run_outside_world(launch, ctx)
+    session.close()
+    if code != 0:
+        raise SystemExit(f"bare {cli} run failed with {code}: {stderr[-500:]}")
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -81,8 +76,14 @@ def main() -> None:
         tmp = Path(tmp_dir)
         policy = tmp / "policy.yaml"
         policy.write_text(POLICY)
-        bare_times = bare(args.cli, args.n, policy, tmp)
-        wrapped_times = wrapped(args.cli, args.n, policy, tmp / "run")
+        get_harness(args.cli).install()
+        bare_times, wrapped_times = [], []
+        with Gateway() as gateway:
+            # Interleaved, one of each at a time, so a change in the machine's load hits both sides alike.
+            for i in range(args.n):
+                bare_times.append(bare(args.cli, i, policy, tmp, gateway))
+                wrapped_times.append(wrapped(args.cli, i, policy, tmp / "run"))
+    print("bare", [round(t, 2) for t in bare_times], "wrapped", [round(t, 2) for t in wrapped_times])
     b, w = statistics.median(bare_times), statistics.median(wrapped_times)
     print(
         f"{args.cli}: n={args.n}  bare median {b:.2f} s  harness-eval median {w:.2f} s  "

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from harness_eval import harnesses as registry
 from harness_eval.errors import HarnessEvalError
@@ -38,27 +39,52 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except HarnessEvalError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)  # [brackets] are text
             sys.exit(2)
 
     return wrapper
 
 
-def _params(values: tuple[str, ...]) -> dict[str, str]:
-    params = {}
+def _pairs(values: tuple[str, ...], option: str, shape: str) -> list[tuple[str, str]]:
+    pairs = []
     for item in values:
         name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise HarnessEvalError(f"--param takes NAME=VALUE, not {item!r}")
-        params[name.strip()] = value.strip()
-    return params
+        if not sep or not name.strip():
+            raise HarnessEvalError(f"{option} takes {shape}, not {item!r}")
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _params(values: tuple[str, ...]) -> dict[str, str]:
+    return dict(_pairs(values, "--param", "NAME=VALUE"))
+
+
+def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--executor` and `--ray-address`, the same for every command that runs trials."""
+    func = click.option(
+        "--ray-address",
+        metavar="ADDR",
+        help="The Ray cluster for --executor ray (default: RAY_ADDRESS, else a Ray started here for the run).",
+    )(func)
+    return click.option(
+        "--executor",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="Where trials run: this machine, or a Ray cluster (pip install 'harness-eval[ray]').",
+    )(func)
 
 
 PRICES_HELP = "YAML price table (USD per 1M tokens) laid over the built-in estimates."
 
 
-def _harnesses(value: str) -> list[str]:
+def _harnesses(value: str, mode: str) -> list[str]:
+    """The `--cli` list; `all` is every registered harness that can run in `mode`, over the same seeds."""
     names = [v.strip() for v in value.split(",") if v.strip()]
+    if "all" in names:
+        if len(names) > 1:
+            raise HarnessEvalError(f"--cli all already names every harness: {value}")
+        return [s.name for s in registry.specs() if mode == "headless" or s.interactive]
     if len(set(names)) < len(names):
         raise HarnessEvalError(f"--cli names a harness twice: {value}")
     known = registry.names()
@@ -80,7 +106,10 @@ def _axes(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--cli", "harness", metavar="NAME[,NAME...]", help=f"Agent harness(es): {', '.join(registry.names())}."
+    "--cli",
+    "harness",
+    metavar="NAME[,NAME...]",
+    help=f"Agent harness(es): {', '.join(registry.names())}, or all (every one that runs in --mode).",
 )
 @click.option("--scenario", help="Built-in scenario name or a scenario folder.")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True, help="Trials per cell.")
@@ -102,7 +131,10 @@ def _axes(values: tuple[str, ...]) -> dict[str, str]:
     show_default=True,
     help="Seconds a trial may run before it is killed and recorded as a timeout.",
 )
-@click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="Trials at once.")
+@click.option(
+    "--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="Trials at once (cluster-wide)."
+)
+@executor_options
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Scenario parameter (repeatable).")
 @click.option("--mode", type=click.Choice(["headless", "interactive"]), default="headless", show_default=True)
 @click.option("--cli-version", help="Override the pinned harness version for this run.")
@@ -124,7 +156,7 @@ def main(ctx: click.Context, harness: str | None, scenario: str | None, **option
     if not harness or not scenario:
         click.echo(ctx.get_help())
         ctx.exit(0 if not (harness or scenario) else 2)
-    run_trials(_harnesses(harness), scenario, **options)
+    run_trials(_harnesses(harness, options["mode"]), scenario, **options)
 
 
 def run_trials(
@@ -149,12 +181,15 @@ def run_trials(
     max_cost: float | None,
     prices: Path | None,
     judge: str | None,
+    executor: str,
+    ray_address: str | None,
 ) -> None:
     from harness_eval.gateway import default_model
     from harness_eval.models import RunSpec
     from harness_eval.runner import Batch
     from harness_eval.workspaces.scenario import Scenario, cell_label
 
+    place = ExecutorChoice(executor, ray_address)
     model = model or default_model()
     scenario = Scenario.load(scenario_name)
     chosen = {**_axes(axes), "condition": condition, "subject": subject, "intro": intro}
@@ -172,7 +207,9 @@ def run_trials(
             timeout=timeout,
             parallel=parallel,
             mode=mode,  # type: ignore[arg-type]
-            cli_version=cli_version,
+            # Recorded resolved, so the run says which CLI it measured even after the pin moves on (setups are
+            # told apart by it) and a resume after an upgrade cannot run a newer CLI under the same spec.
+            cli_version=cli_version or registry.pinned(harness),
             judge=judge,
             stats=scenario.spec.stats,
         )
@@ -191,13 +228,46 @@ def run_trials(
         f" — {batch.pending(retry_errors)} of {trials * len(specs)} trials to run → {out}",
         highlight=False,
     )
-    execute(batch, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices)
+    execute(batch, place, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices)
+
+
+class ExecutorChoice:
+    """`--executor` and `--ray-address`, checked before anything runs (a missing Ray is one line, not a
+    traceback), and opened only once the progress display is up."""
+
+    def __init__(self, name: str, address: str | None) -> None:
+        if address and name != "ray":
+            raise HarnessEvalError("--ray-address needs --executor ray")
+        self.name, self.address = name, address
+        if name == "ray":
+            from harness_eval.runner.cluster import import_ray
+
+            import_ray()
+
+    def open(self, notice: Callable[[str], None], parallel: int) -> Any:
+        """A context manager giving the runner's executor (None: this machine's threads); a Ray started here
+        takes `parallel` trials at once."""
+        from contextlib import nullcontext
+
+        if self.name != "ray":
+            return nullcontext(None)
+        from harness_eval.runner.cluster import RayExecutor
+
+        return RayExecutor(self.address, notice=notice, slots=parallel)
 
 
 def execute(
-    batch: Batch, *, retry_errors: bool, max_tokens: int | None, max_cost: float | None, prices: Path | None
+    batch: Batch,
+    place: ExecutorChoice,
+    *,
+    retry_errors: bool,
+    max_tokens: int | None,
+    max_cost: float | None,
+    prices: Path | None,
+    summaries: bool = True,
 ) -> None:
-    """Run a batch with a live progress bar, running rates and error counts; shared by `run` and `resume`."""
+    """Run a batch with a live progress bar, running rates and error counts; shared by `run`, `resume` and
+    `replicate` (which prints its own table instead of one summary per run)."""
     from harness_eval.pricing import check_budget, load_prices
     from harness_eval.runner import Budget
 
@@ -253,15 +323,19 @@ def execute(
                 description=f"{counts['error']} err, {counts['timeout']} timeout; {rates}".strip("; "),
             )
 
+        def notice(text: str) -> None:
+            progress.console.print(f"[yellow]{escape(text)}[/]", highlight=False)
+
         try:
-            summaries = batch.execute(on_verdict, retry_errors=retry_errors, budget=budget)
+            with place.open(notice, max(run.spec.parallel for run in batch.runs)) as executor:
+                done = batch.execute(on_verdict, retry_errors=retry_errors, budget=budget, executor=executor)
         except KeyboardInterrupt:
             console.print(
                 f"[yellow]interrupted: completed trials are kept in {batch.out}; "
                 f"`harness-eval resume {batch.out}` runs the rest.[/]"
             )
             sys.exit(130)
-    for summary in summaries:
+    for summary in done if summaries else []:
         print_summary(summary)
     if budget and budget.stopped:
         console.print(
@@ -273,21 +347,109 @@ def execute(
 
 
 @main.command()
+@click.argument("name", required=False)
+@click.option("--list", "listing", is_flag=True, help="List the built-in presets.")
+@click.option("--trials", type=click.IntRange(min=1), help="Trials per cell (default: the preset's).")
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="SETUP=MODEL",
+    help="Another model for one of the preset's setups (repeatable), e.g. custom=gemini:gemini-3-pro-preview.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Trial i uses seed SEED+i.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: runs/<timestamp>-NAME).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True, help="Seconds per trial.")
+@click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True, help="Trials at once.")
+@click.option("--retry-errors", is_flag=True, help="With an existing --out: rerun trials that ended in error.")
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), help="Start no new trial once this many tokens are used."
+)
+@click.option("--max-cost", type=click.FloatRange(min=0), help="Start no new trial once this many USD are spent.")
+@click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
+@executor_options
+@friendly
+def replicate(
+    name: str | None,
+    listing: bool,
+    trials: int | None,
+    models: tuple[str, ...],
+    seed: int,
+    out: Path | None,
+    timeout: float,
+    parallel: int,
+    retry_errors: bool,
+    max_tokens: int | None,
+    max_cost: float | None,
+    prices: Path | None,
+    executor: str,
+    ray_address: str | None,
+) -> None:
+    """Run one of the study's experiments by name (or a preset file) and set our rates beside its figures."""
+    from harness_eval.replicate import builtin_presets, load_preset, markdown, with_models
+
+    if listing or not name:
+        from rich.table import Table
+
+        table = Table("preset", "title", "setups", "figures")
+        for preset in map(load_preset, builtin_presets()):
+            setups = ", ".join(f"{n} ({s.harness}, {s.model})" for n, s in preset.setups.items())
+            table.add_row(preset.name, preset.title, setups, str(len(preset.figures)))
+        Console().print(table)
+        if not listing:
+            console.print("give a preset name (or a preset file) to run it")
+            sys.exit(2)
+        return
+    from harness_eval.replicate.run import batch as replication
+    from harness_eval.replicate.run import tabulate
+
+    preset = with_models(load_preset(name), dict(_pairs(models, "--model", "SETUP=MODEL")))
+    out = out or Path("runs") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-replicate-{preset.name}"
+    runs = replication(preset, out, trials, seed, timeout, parallel)
+    console.print(
+        f"[bold]replicate {preset.name}[/]: {len(runs.runs)} runs, "
+        f"{runs.pending(retry_errors)} trials to run → {out}",
+        highlight=False,
+    )
+    place = ExecutorChoice(executor, ray_address)
+    execute(
+        runs,
+        place,
+        retry_errors=retry_errors,
+        max_tokens=max_tokens,
+        max_cost=max_cost,
+        prices=prices,
+        summaries=False,
+    )
+    click.echo(markdown(tabulate(preset, runs)), nl=False)
+    console.print(f"table: {out}/replication.md, {out}/replication.html")
+
+
+@main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--retry-errors", is_flag=True, help="Also rerun trials that ended in error or timeout.")
 @click.option("--max-tokens", type=click.IntRange(min=1))
 @click.option("--max-cost", type=click.FloatRange(min=0))
 @click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
+@executor_options
 @friendly
 def resume(
-    run_dir: Path, retry_errors: bool, max_tokens: int | None, max_cost: float | None, prices: Path | None
+    run_dir: Path,
+    retry_errors: bool,
+    max_tokens: int | None,
+    max_cost: float | None,
+    prices: Path | None,
+    executor: str,
+    ray_address: str | None,
 ) -> None:
-    """Finish an interrupted run: only trials without a verdict run (same specs, same seeds)."""
+    """Finish an interrupted run: only trials without a verdict run (same specs, same seeds), here or on Ray,
+    wherever the run started."""
     from harness_eval.runner import Batch
 
+    place = ExecutorChoice(executor, ray_address)
     batch = Batch.load(run_dir)
     console.print(f"resuming {run_dir}: {batch.pending(retry_errors)} trials to run", highlight=False)
-    execute(batch, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices)
+    execute(batch, place, retry_errors=retry_errors, max_tokens=max_tokens, max_cost=max_cost, prices=prices)
 
 
 def print_summary(summary: Summary) -> None:
@@ -357,24 +519,58 @@ def scenarios_show(name: str, as_json: bool) -> None:
         out.print(table)
 
 
+RUNS = click.argument(
+    "runs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False)
+)
+# Past this many trials the single page (every trial inline, tens of kilobytes each) is too big to open well.
+SINGLE_PAGE_TRIALS = 500
+
+
 @main.command()
-@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the HTML page.")
+@RUNS
+@click.option(
+    "--site",
+    "site_path",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write a report folder: index.html with plots, statistics and a pager, one page per trial.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write one self-contained page with every trial inline (for small runs).",
+)
 @click.option("--md", "md_path", type=click.Path(path_type=Path, dir_okay=False), help="Write a Markdown summary.")
 @click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
 @friendly
-def report(runs: tuple[Path, ...], html_path: Path | None, md_path: Path | None, prices: Path | None) -> None:
-    """An HTML page and/or a Markdown summary of finished runs (default: report.html in the first run)."""
+def report(
+    runs: tuple[Path, ...],
+    site_path: Path | None,
+    html_path: Path | None,
+    md_path: Path | None,
+    prices: Path | None,
+) -> None:
+    """A report folder, a single HTML page and/or a Markdown summary of runs (default: a folder `report/` in
+    the first run; `harness-eval view` serves the same pages live)."""
     from harness_eval.pricing import load_prices
     from harness_eval.report import load_runs
-    from harness_eval.report.html import write_html
+    from harness_eval.report.html import write_html, write_site
     from harness_eval.report.markdown import write_markdown
 
     loaded = load_runs(runs)
     table = load_prices(prices)
-    if html_path is None and md_path is None:
-        html_path = runs[0] / "report.html"
+    if site_path is None and html_path is None and md_path is None:
+        site_path = runs[0] / "report"
+    if site_path:
+        count = write_site(loaded, site_path, table)
+        console.print(f"site: {site_path / 'index.html'} ({count} trial pages)", highlight=False)
     if html_path:
+        trials = sum(len(run.trials) for run in loaded)
+        if trials > SINGLE_PAGE_TRIALS:
+            console.print(
+                f"[yellow]{trials} trials inline make a page of tens of megabytes: --site or "
+                "`harness-eval view` scale to any number.[/]"
+            )
         write_html(loaded, html_path, table)
         console.print(f"html: {html_path}", highlight=False)
     if md_path:
@@ -383,7 +579,32 @@ def report(runs: tuple[Path, ...], html_path: Path | None, md_path: Path | None,
 
 
 @main.command()
-@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, file_okay=False))
+@RUNS
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to serve on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8642, show_default=True, help="Port (0: any free one)."
+)
+@click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), help=PRICES_HELP)
+@friendly
+def view(runs: tuple[Path, ...], host: str, port: int, prices: Path | None) -> None:
+    """Serve the report of runs in a browser, live while they run: plots, statistics, a pager over the trials,
+    and each trial's evidence and timeline when it is opened. Ctrl-C stops."""
+    from harness_eval.pricing import load_prices
+    from harness_eval.report.server import Viewer, serve
+
+    server = serve(Viewer(runs, load_prices(prices)), host, port)
+    bound_host, bound_port = server.server_address[:2]
+    console.print(f"serving http://{bound_host}:{bound_port}/ (Ctrl-C stops)", highlight=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@main.command()
+@RUNS
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @friendly
 def compare(runs: tuple[Path, ...], as_json: bool) -> None:
@@ -414,6 +635,72 @@ def install(which: str, cli_version: str | None) -> None:
         if spec.package is not None and which in (spec.name, "all"):
             info = installer.ensure(spec, cli_version)
             console.print(f"{spec.name} {info.version}: {info.entry}", highlight=False)
+
+
+@main.command()
+@click.argument("target")
+@click.option("--cli", "harness", default="custom", show_default=True, help="Harness the probe runs through.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Scenario parameter (repeatable).")
+@click.option("--keep", type=click.Path(path_type=Path, file_okay=False), help="Keep the probe trial's folder.")
+@friendly
+def audit(target: str, harness: str, params: tuple[str, ...], keep: Path | None) -> None:
+    """List what would tell a model that its world is a test: TARGET is a scenario, or a run whose world to audit.
+
+    Exits 1 if any tell is not documented as accepted or open (harness_eval/audit/accepted.yaml).
+    """
+    from harness_eval.audit import audit as run_audit
+    from harness_eval.models import RunSpec
+    from harness_eval.runner import Batch
+    from harness_eval.workspaces.scenario import Scenario, cell_label
+
+    if (Path(target) / "spec.json").is_file() or (Path(target) / "index.json").is_file():
+        specs = [run.spec.model_copy(update={"params": {**run.spec.params, **_params(params)}})
+                 for run in Batch.load(Path(target)).runs]  # fmt: skip
+    else:
+        scenario = Scenario.load(target)
+        cell = scenario.default_cell()
+        specs = [
+            RunSpec(harness=name, scenario=target, model="simulated", label=cell_label(cell), cell=cell,
+                    params=_params(params), trials=1, stats=scenario.spec.stats)
+            for name in _harnesses(harness, "headless")
+        ]  # fmt: skip
+    undocumented = 0
+    for spec in specs:
+        findings = run_audit(spec, keep / spec.harness if keep else None)
+        click.echo(f"{spec.harness} x {spec.scenario} ({spec.label}): {len(findings)} tells")
+        for finding in findings:
+            tell, doc = finding.tell, finding.documented
+            status = doc.status if doc else "UNDOCUMENTED"
+            undocumented += doc is None
+            click.echo(f"  [{status}] {tell.id} on {tell.node}: {tell.seen}")
+            click.echo(f"      why: {tell.why}")
+            if doc:
+                click.echo(f"      {doc.status} because: {doc.reason}")
+    sys.exit(1 if undocumented else 0)
+
+
+@main.command()
+@click.option("--address", metavar="ADDR", help="The Ray cluster to join (default: start a new one, as its head).")
+@click.option(
+    "--slots", type=click.IntRange(min=1), help="Trials this machine runs at once (default: 4 per core)."
+)
+@click.argument("ray_args", nargs=-1, type=click.UNPROCESSED)
+@friendly
+def node(address: str | None, slots: int | None, ray_args: tuple[str, ...]) -> None:
+    """Join this machine to a Ray cluster for --executor ray, after checking that it can run worlds.
+
+    Runs `ray start` with a `harness_eval_world` resource of SLOTS: the driver sends trials only to nodes that
+    offer it, so a machine that fails `harness-eval doctor`'s checks says why here and never gets a trial.
+    Arguments after `--` go to `ray start` as they are."""
+    from harness_eval.runner.cluster import import_ray, node_resources
+
+    import_ray()
+    resources = node_resources(slots)
+    where = ["--address", address] if address else ["--head"]
+    ray = Path(sys.executable).with_name("ray")
+    argv = [str(ray) if ray.is_file() else "ray", "start", *where, "--resources", json.dumps(resources)]
+    console.print(f"this machine can run worlds; {' '.join(argv)}", highlight=False)
+    sys.exit(subprocess.run([*argv, *ray_args], check=False).returncode)
 
 
 @main.command()

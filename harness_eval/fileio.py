@@ -1,4 +1,6 @@
-"""Atomic writes: a run can be killed at any instant, and a half-written verdict must never look like a result."""
+"""Files in and out: atomic writes, since a run can be killed at any instant and a half-written verdict must never
+look like a result; and YAML read through libyaml where PyYAML has it (scenarios, policies and prices load several
+times faster than with the pure-Python parser, and a run loads them before its first trial)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,12 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+import yaml
 from pydantic import BaseModel
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -35,3 +41,8 @@ def write_model(path: Path, model: BaseModel) -> None:
 
 def write_jsonl(path: Path, models: Iterable[BaseModel]) -> None:
     write_atomic(path, "".join(m.model_dump_json() + "\n" for m in models))
+
+
+def load_yaml(text: str) -> Any:
+    """`yaml.safe_load`, faster: the same safe subset of YAML, the same `yaml.YAMLError` on bad input."""
+    return yaml.load(text, Loader=_YAML_LOADER)

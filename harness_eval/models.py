@@ -195,6 +195,9 @@ class NormalizedRequest(BaseModel):
     system: str = ""  # the system / instruction text, every system message joined
     messages: list[Message] = Field(default_factory=list)  # the rest: text, tool calls, tool results, in order
     tools: list[str] = Field(default_factory=list)  # the names of the tools the harness declared
+    # The abstract calls (shell, read, write, edit) some declared tool can carry, as the gateway maps a script's:
+    # what the model was given to act with, whatever the tools are called.
+    actions: list[str] = Field(default_factory=list)
 
     def mentions(self, text: str) -> bool:
         """Whether `text` is anywhere the model reads: instructions, messages, call arguments or tool results."""

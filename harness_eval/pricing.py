@@ -16,7 +16,8 @@ import yaml
 from pydantic import ValidationError
 
 from harness_eval.errors import HarnessEvalError
-from harness_eval.models import Exchange, Strict, TokenUsage
+from harness_eval.fileio import load_yaml
+from harness_eval.models import Strict, TokenUsage, Verdict
 
 PER = 1_000_000  # prices are per million tokens
 
@@ -75,7 +76,7 @@ def load_prices(path: Path | None = None) -> PriceTable:
 
 def _parse(text: str, where: str) -> PriceTable:
     try:
-        return PriceTable.model_validate(yaml.safe_load(text))
+        return PriceTable.model_validate(load_yaml(text))
     except (yaml.YAMLError, ValidationError) as exc:
         raise HarnessEvalError(
             f"{where} is not a price table (as_of: ..., models: {{name: {{input: USD, output: USD}}}}): {exc}"
@@ -90,23 +91,13 @@ def cost(model: str, tokens: TokenUsage, prices: PriceTable) -> float | None:
     return (tokens.input * price.input + tokens.output * price.output) / PER
 
 
-def usage(exchanges: Iterable[Exchange], model: str, prices: PriceTable) -> Usage:
-    """Priced as `model`, the run's model, not each exchange's: scripted runs ask the gateway for a neutral
-    name, and a real model is served under the name it was asked for."""
-    seen = list(exchanges)
-    total = TokenUsage(input=sum(x.tokens.input for x in seen), output=sum(x.tokens.output for x in seen))
-    return Usage(tokens=total, exchanges=len(seen), cost_usd=cost(model, total, prices))
-
-
-def trial_usage(trial_dir: Path, model: str, prices: PriceTable) -> Usage:
-    """A trial's usage from its gateway log; a trial that never reached the model used nothing."""
-    log = trial_dir / "model_log.jsonl"
-    lines = log.read_text().splitlines() if log.is_file() else []
-    return usage((Exchange.model_validate_json(line) for line in lines if line.strip()), model, prices)
-
-
-def run_usage(trial_dirs: Iterable[Path], model: str, prices: PriceTable) -> Usage:
-    return sum((trial_usage(d, model, prices) for d in trial_dirs), Usage())
+def verdict_usage(verdicts: Iterable[Verdict], model: str, prices: PriceTable) -> Usage:
+    """Trials' tokens and estimated cost from their verdicts, as the run's summary and its budget count them, and
+    priced as `model`, the run's model (scripted runs ask the gateway for a neutral name). Verdicts, not the
+    gateway logs: a report of 10,000 trials must not read every log to show one total."""
+    seen = list(verdicts)
+    total = TokenUsage(input=sum(v.tokens.input for v in seen), output=sum(v.tokens.output for v in seen))
+    return Usage(tokens=total, cost_usd=cost(model, total, prices))
 
 
 def check_budget(model: str, prices: PriceTable, max_cost: float | None) -> None:

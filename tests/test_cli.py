@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness_eval.harnesses import names
 from tests.conftest import leftover_processes
 
 CLI = [sys.executable, "-m", "harness_eval.cli"]
@@ -70,6 +71,7 @@ def test_scenarios_list_and_show() -> None:
     [
         (["--cli", "nope", "--scenario", "exfil"], "unknown --cli 'nope'"),
         (["--cli", "custom,nope", "--scenario", "exfil"], "unknown --cli 'nope'"),
+        (["--cli", "all,custom", "--scenario", "exfil"], "--cli all already names every harness"),
         (["--cli", "custom", "--scenario", "exfil", "--axis", "colour=red"], "no axis colour"),
         (["resume", "/nonexistent-run"], "does not exist"),
         (["--cli", "custom", "--scenario", "nope"], "unknown scenario 'nope'"),
@@ -79,6 +81,9 @@ def test_scenarios_list_and_show() -> None:
         (["--cli", "custom", "--scenario", "exfil", "--param", "x"], "NAME=VALUE"),
         (["--cli", "custom", "--scenario", "exfil", "--trials", "0"], "Invalid value for '--trials'"),
         (["scenarios", "show", "nope"], "unknown scenario 'nope'"),
+        (["audit", "nope"], "unknown scenario 'nope'"),
+        (["audit", "exfil", "--cli", "nope"], "unknown --cli 'nope'"),
+        (["audit", "exfil", "--param", "x"], "NAME=VALUE"),
     ],
 )
 def test_bad_input_is_one_clear_error(args: list[str], needle: str) -> None:
@@ -126,6 +131,28 @@ def test_grid_of_cells_and_harnesses_shares_seeds(tmp_path: Path) -> None:
         summary = json.loads((out / folder / "summary.json").read_text())
         assert summary["behaviors"]["task_completed"]["count"] == 1
         assert summary["cell"]["condition"] == folder.split("/")[1].split("_")[0]
+
+
+def test_all_harnesses_play_the_same_seeds_to_the_same_verdicts(tmp_path: Path) -> None:
+    """`--cli all`: one run per registered harness over the same world (seed), and one script, one verdict."""
+    out = tmp_path / "all"
+    done = cli(
+        *("--cli", "all", "--scenario", "exfil", "--trials", "1", "--model", "scripted:exfiltrate"),
+        *("--out", str(out)),
+    )
+    assert done.returncode == 0, done.stderr
+    runs = json.loads((out / "index.json").read_text())["runs"]
+    assert sorted(folder.split("/")[0] for folder in runs) == list(names())
+    verdicts = {
+        folder.split("/")[0]: {
+            (v := json.loads(path.read_text()))["seed"]: (v["outcome"], sorted(v["behaviors"]))
+            for path in (out / folder / "trials").glob("*/verdict.json")
+        }
+        for folder in runs
+    }
+    assert all(len(seeds) == 1 for seeds in verdicts.values()), verdicts
+    assert len({json.dumps(seeds, sort_keys=True) for seeds in verdicts.values()}) == 1, verdicts
+    assert verdicts["custom"][1] == ("completed", ["exfiltration", "task_completed"])
 
 
 def _outcome_table(out: Path) -> dict[str, object]:
@@ -263,7 +290,41 @@ def test_compare_and_report_over_two_harnesses(tmp_path: Path) -> None:
     done = cli("report", str(tmp_path / "a"), str(tmp_path / "b"), "--md", str(md), "--html", str(html))
     assert done.returncode == 0, done.stderr
     assert "exfiltration" in md.read_text() and "<svg" in html.read_text()
+    done = cli("report", str(tmp_path / "a"), str(tmp_path / "b"))  # by default, a folder in the first run
+    assert done.returncode == 0, done.stderr
+    site = tmp_path / "a" / "report"
+    assert "(4 trial pages)" in done.stderr and sorted(p.name for p in (site / "trials").iterdir())[0] == "0.html"
+    assert 'id="trial-data"' in (site / "index.html").read_text()
+    assert_one_clear_error(cli("report", str(tmp_path / "a"), "--site", str(tmp_path)), "not a report folder")
     assert_one_clear_error(cli("report", str(tmp_path)), "spec.json")
+
+
+def test_runs_of_one_setup_merge_into_one_sample(tmp_path: Path) -> None:
+    """Trials 1-2 from seed 0 and from seed 1: seeds 1, 2 and 2, 3, so seed 2 is one world run twice."""
+    for folder, seed in (("a", "0"), ("b", "1")):
+        done = _custom("scripted:exfiltrate", tmp_path / folder, "--seed", seed)
+        assert done.returncode == 0, done.stderr
+    assert_one_clear_error(cli("compare", str(tmp_path / "a"), str(tmp_path / "b")), "nothing to compare")
+    md = tmp_path / "r.md"
+    done = cli("report", str(tmp_path / "a"), str(tmp_path / "b"), "--md", str(md))
+    assert done.returncode == 0, done.stderr
+    (row,) = [line for line in md.read_text().splitlines() if line.startswith("| custom |")][:1]
+    assert "| 3 (1 same-seed counted once) | 3 |" in row, row
+    assert "exfiltration | 3/3 = 1.00" in md.read_text()
+
+
+def test_a_run_records_the_cli_version_it_resolved(tmp_path: Path) -> None:
+    """The pin is written into the spec, so the run names the CLI it measured after the pin moves on."""
+    from harness_eval.harnesses import spec as harness_spec
+
+    done = cli(
+        "--cli", "gemini", "--scenario", "exfil", "--trials", "1", "--model", "scripted:compliant",
+        "--out", str(tmp_path / "g"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    package = harness_spec("gemini").package
+    assert package is not None
+    assert json.loads((tmp_path / "g" / "spec.json").read_text())["cli_version"] == package.version
 
 
 def test_the_command_line_imports_nothing_heavy_until_a_command_needs_it() -> None:

@@ -61,3 +61,18 @@ def test_json_round_trip_and_terminal_tables(write_run: WriteRun) -> None:  # no
 def test_one_setup_is_nothing_to_compare(write_run: WriteRun) -> None:  # noqa: F811
     with pytest.raises(HarnessEvalError, match="nothing to compare"):
         compare(load_runs([write_run("custom", behaviors=[NOTHING])]))
+
+
+def test_two_versions_of_one_harness_are_compared(write_run: WriteRun) -> None:  # noqa: F811
+    old = write_run("old", harness="gemini", cli_version="0.60.0", behaviors=[EXFIL, EXFIL, NOTHING])
+    new = write_run("new", harness="gemini", cli_version="0.61.0", behaviors=[EXFIL, NOTHING, NOTHING])
+    comparison = compare(load_runs([old, new]))
+    assert comparison.setups == ["gemini@0.60.0", "gemini@0.61.0"]
+    (row,) = comparison.rows
+    assert [(c.setup, c.count) for c in row.setups] == [("gemini@0.60.0", 2), ("gemini@0.61.0", 1)]
+    assert [m.seed for m in comparison.mismatches] == [2]
+
+
+def test_two_runs_of_one_setup_are_one_sample_not_a_comparison(write_run: WriteRun) -> None:  # noqa: F811
+    with pytest.raises(HarnessEvalError, match="nothing to compare: every run given is custom"):
+        compare(load_runs([write_run("a", behaviors=[EXFIL]), write_run("b", seed=1, behaviors=[EXFIL])]))

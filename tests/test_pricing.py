@@ -1,4 +1,4 @@
-"""Prices, usage from the gateway log, and the budget check the runner makes before starting a trial."""
+"""Prices, usage from the verdicts, and the budget check the runner makes before starting a trial."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness_eval.errors import HarnessEvalError
-from harness_eval.fileio import write_jsonl
-from harness_eval.models import Exchange, TokenUsage
-from harness_eval.pricing import Usage, budget_exhausted, check_budget, cost, load_prices, run_usage, trial_usage
+from harness_eval.models import Outcome, TokenUsage, Verdict
+from harness_eval.pricing import Usage, budget_exhausted, check_budget, cost, load_prices, verdict_usage
 
 MILLION = TokenUsage(input=1_000_000, output=1_000_000)
 
@@ -45,37 +44,17 @@ def test_a_bad_price_file_is_one_clear_error(tmp_path: Path, text: str) -> None:
         load_prices(tmp_path / "missing.yaml")
 
 
-def exchange(t: float, tokens: TokenUsage, kind: str = "main") -> Exchange:
-    return Exchange(
-        t=t,
-        api="openai_chat",
-        path="/v1/chat/completions",
-        model="gpt-4.1",
-        kind=kind,
-        request={},
-        response={},
-        tokens=tokens,
-    )
-
-
-def test_usage_sums_every_exchange_of_the_gateway_log(tmp_path: Path) -> None:
+def test_usage_sums_the_verdicts_and_prices_them_as_the_runs_model() -> None:
     prices = load_prices()
-    for n in (1, 2):
-        write_jsonl(
-            tmp_path / str(n) / "model_log.jsonl",
-            [
-                exchange(1, TokenUsage(input=300_000, output=1000)),
-                exchange(2, TokenUsage(input=200_000), "auxiliary"),
-            ],
-        )
-    (tmp_path / "3").mkdir()  # a trial that never reached the model
-    one = trial_usage(tmp_path / "1", "gpt-4.1", prices)
-    assert one.tokens == TokenUsage(input=500_000, output=1000) and one.exchanges == 2
-    assert one.cost_usd == pytest.approx(0.5 * 2.0 + 0.001 * 8.0)
-    total = run_usage([tmp_path / "1", tmp_path / "2", tmp_path / "3"], "gpt-4.1", prices)
-    assert total.tokens.total == 1_002_000 and total.exchanges == 4
-    assert total.cost_usd == pytest.approx(2 * one.cost_usd)  # type: ignore[operator]
-    assert run_usage([tmp_path / "1"], "unpriced", prices).cost_usd is None
+    spent = [TokenUsage(input=500_000, output=1000), TokenUsage(input=500_000), TokenUsage()]
+    verdicts = [
+        Verdict(trial=i, seed=i, label="good-peer", outcome=Outcome.COMPLETED, tokens=tokens)
+        for i, tokens in enumerate(spent)
+    ]
+    total = verdict_usage(verdicts, "gpt-4.1", prices)
+    assert total.tokens == TokenUsage(input=1_000_000, output=1000)
+    assert total.cost_usd == pytest.approx(1.0 * 2.0 + 0.001 * 8.0)
+    assert verdict_usage(verdicts, "unpriced", prices).cost_usd is None
 
 
 def test_budget_stops_new_trials_once_reached() -> None:

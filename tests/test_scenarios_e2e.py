@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness_eval.harnesses import specs
 from harness_eval.models import Outcome
 from harness_eval.verdicts.classify import Kind
 from harness_eval.verdicts.evasion import Kind as Evasion
@@ -57,7 +58,7 @@ def test_refusing_the_shutdown_openly_is_a_refusal_word_not_evasion(run_trials: 
     assert any(o.kind == Evasion.REFUSED for o in verdict.observations)
 
 
-@pytest.mark.parametrize("harness", ["gemini", "opencode"])
+@pytest.mark.parametrize("harness", [spec.name for spec in specs() if spec.package is not None])
 @pytest.mark.parametrize(
     ("scenario", "policy"),
     [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness_eval.models import Baseline, Outcome, Pair, RunSpec, StatsDesign, TokenUsage, Verdict
-from harness_eval.report.runs import LoadedRun, TrialRecord
+from harness_eval.report.runs import LoadedRun, Setup, TrialRecord
 from harness_eval.stats import (
     analyze,
     fisher_combined,
@@ -179,7 +179,16 @@ def loaded(
         )
         for i in range(1, n + 1)
     ]
-    return LoadedRun(path=tmp_path, spec=spec, summary=None, setup=setup, cell=cell, trials=trials)
+    return LoadedRun(
+        path=tmp_path,
+        paths=[tmp_path],
+        spec=spec,
+        summary=None,
+        key=Setup.of(spec),
+        setup=setup,
+        cell=cell,
+        trials=trials,
+    )
 
 
 def test_analysis_tests_each_cell_against_its_no_peer_baseline(tmp_path: Path) -> None:

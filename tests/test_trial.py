@@ -85,8 +85,8 @@ def test_a_completed_trial_leaves_no_world_and_no_marker(run_trials: RunTrials, 
 def test_the_agent_cannot_write_a_forged_error_into_the_harness_output(
     run_trials: RunTrials, tmp_path: Path
 ) -> None:
-    """The harness runs as the agent's account but starts through a uid switch, which leaves it non-dumpable: its
-    /proc/<pid>/fd stays closed to the agent, so a forged event cannot reach its output and void the trial."""
+    """The harness runs as the agent's account, but its output pipes are root's (mode 0600): reopening them
+    through /proc/<pid>/fd is refused, so a forged event cannot reach its output that way and void the trial."""
     policy = tmp_path / "forge-error.yaml"
     policy.write_text(
         "turns:\n"

@@ -28,10 +28,11 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from harness_eval.errors import HarnessEvalError
+from harness_eval.fileio import load_yaml
 from harness_eval.gateway.conversation import Conversation, Policy, Reply
 from harness_eval.gateway.providers import parse_model
 from harness_eval.gateway.schema import minimal_value
-from harness_eval.gateway.tools import UnmappedCall, find_tool, native_arguments
+from harness_eval.gateway.tools import UnmappedCall, native_call
 from harness_eval.gateway.upstream import UpstreamPolicy
 from harness_eval.models import Strict, ToolCall
 
@@ -141,9 +142,8 @@ class ScriptedPolicy(Policy):
         return Reply(text=turn.text, calls=calls, model_version=self.name, turn=index)
 
     def _native(self, conversation: Conversation, call: ScriptCall, call_id: str) -> ToolCall:
-        tool = find_tool(call.kind, conversation.tools)
-        arguments = native_arguments(call.kind, call.arguments, tool, conversation.workspace)
-        return ToolCall(id=call_id, name=tool.name, arguments=arguments)
+        name, arguments = native_call(call.kind, call.arguments, conversation.tools, conversation.workspace)
+        return ToolCall(id=call_id, name=name, arguments=arguments)
 
     @staticmethod
     def _auxiliary_text(conversation: Conversation) -> str:
@@ -208,7 +208,7 @@ def _builtin_script(name: str, facts: dict[str, str]) -> Script:
 def parse_script(text: str, facts: dict[str, str], *, origin: str) -> Script:
     """Parse and check a script, naming `origin` and the place in it for every mistake."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as problem:
         mark = getattr(problem, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -25,9 +26,10 @@ from harness_eval.errors import HarnessEvalError
 from harness_eval.gateway.conversation import Conversation, Reply, estimate_tokens, reply_usage
 from harness_eval.gateway.policy import Policy
 from harness_eval.gateway.providers import redact, served_model_name
+from harness_eval.gateway.tools import actions
 from harness_eval.gateway.upstream import UpstreamError
 from harness_eval.gateway.wire import Inbound, LocalAnswer, Rendering, RequestError, Route, inbound
-from harness_eval.models import Exchange, TokenUsage, UpstreamCall
+from harness_eval.models import Exchange, NormalizedRequest, TokenUsage, UpstreamCall
 
 T = TypeVar("T")
 
@@ -39,13 +41,17 @@ SHUTDOWN_SECONDS = 2.0
 
 class Client(Protocol):
     """What a session may know of the harness it serves, as plain data the harness declares (its spec's `wire`):
-    the API its requests use, and the header, if any, that tells its subagents' requests from the main agent's."""
+    the API its requests use, the header, if any, that tells its subagents' requests from the main agent's, and
+    the header and pattern, if any, that mark its side requests."""
 
     @property
     def api(self) -> str: ...
 
     @property
     def session_header(self) -> str | None: ...
+
+    @property
+    def side_request(self) -> tuple[str, str] | None: ...
 
 
 async def _cancel_pending() -> None:
@@ -288,13 +294,17 @@ class Session:
 
     def _auxiliary(self, conversation: Conversation, headers: CIMultiDictProxy[str]) -> bool:
         """Side requests never advance the script: tool-less ones (titles, summaries), structured-answer checks,
-        requests on another API than the harness's (not the harness: e.g. the agent probing the endpoint), and
-        subagents, which ask under another value of the client's session header than the main agent's first."""
+        requests on another API than the harness's (not the harness: e.g. the agent probing the endpoint), those
+        the client marks as side requests, and subagents, which ask under another value of the client's session
+        header than the main agent's first."""
         if not conversation.tools or conversation.response_schema is not None:
             return True
         if self._client is None:
             return False
         if conversation.api != self._client.api:
+            return True
+        side = self._client.side_request
+        if side is not None and re.search(side[1], headers.get(side[0], "")):
             return True
         header = self._client.session_header
         session_id = headers.get(header) if header is not None else None
@@ -357,7 +367,7 @@ class Session:
             path=request.path_qs,
             model=model,
             kind=kind,
-            conversation=conversation.normalized() if conversation else None,
+            conversation=_normalized(conversation) if conversation else None,
             reply=reply.normalized() if reply else None,
             request=body,
             response=answer,
@@ -375,3 +385,11 @@ class Session:
         if self._log is not None:
             self._log.write(exchange.model_dump_json() + "\n")
             self._log.flush()
+
+
+def _normalized(conversation: Conversation) -> NormalizedRequest:
+    """The request as every reader after the gateway sees it, with what its tools let the model do, so that a trial
+    can tell a harness that offered the model no way to act from a model that chose not to."""
+    request = conversation.normalized()
+    request.actions = actions(conversation.tools)
+    return request

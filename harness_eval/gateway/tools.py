@@ -4,11 +4,17 @@ Only the declarations on the wire are consulted, never harness code, so one scri
 harness, including one we have not met, as long as its tool and parameter names look like one of the families
 seen so far: `run_shell_command`, `read_file`, `write_file`, `replace`; `bash`, `read`, `write`, `edit`; or our
 own loop's `shell`, `read_file`, `write_file`.
+
+A harness may offer only a shell and a patch tool (`exec_command` and a freeform `apply_patch` taking the patch
+text as its one `input`). Then a read is the shell's `cat`, and a write or an edit is a patch, as a model working
+in such a harness does it: a write adds the file whole (its text ends with a newline), and an edit replaces
+whole lines, so its `old` must be complete lines of the file, or the harness reports the patch as failed.
 """
 
 from __future__ import annotations
 
 import posixpath
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +69,11 @@ FAMILIES: dict[str, Family] = {
 }
 
 
+# A patch tool: named like this, taking the patch as its one text parameter.
+PATCH_NAMES = ("apply_patch",)
+PATCH_INPUT = "input"
+
+
 class UnmappedCall(Exception):
     """The request declares no tool that can carry an abstract call; the policy turns this into a message."""
 
@@ -77,6 +88,11 @@ def _rank(family: Family, tool: ToolSpec) -> int | None:
     if any(keyword in lowered for keyword in family.keywords):
         return len(family.names)
     return None
+
+
+def actions(tools: list[ToolSpec]) -> list[str]:
+    """The abstract kinds of call some declared tool can carry: what a request offers the model to act with."""
+    return [kind for kind, family in FAMILIES.items() if any(_rank(family, tool) is not None for tool in tools)]
 
 
 def find_tool(kind: str, tools: list[ToolSpec]) -> ToolSpec:
@@ -95,7 +111,7 @@ def native_arguments(kind: str, arguments: dict[str, str], tool: ToolSpec, works
     family = FAMILIES[kind]
     values = dict(arguments)
     if "path" in values:
-        values["path"] = posixpath.normpath(posixpath.join(workspace, values["path"]))
+        values["path"] = _absolute(values["path"], workspace)
     native: dict[str, Any] = {}
     for abstract, keys in family.arguments.items():
         key = next(key for key in keys if key in tool.properties)
@@ -110,3 +126,50 @@ def native_arguments(kind: str, arguments: dict[str, str], tool: ToolSpec, works
         elif key in tool.required:
             native[key] = minimal_value(schema)
     return native
+
+
+def native_call(
+    kind: str, arguments: dict[str, str], tools: list[ToolSpec], workspace: str
+) -> tuple[str, dict[str, Any]]:
+    """The declared tool's name and its arguments for one abstract call: the family's own tool if there is one,
+    else, for a harness of shell and patch tools, a read through the shell and a write or edit as a patch."""
+    try:
+        tool = find_tool(kind, tools)
+    except UnmappedCall:
+        shells = [t for t in tools if _rank(FAMILIES["shell"], t) is not None] if kind == "read" else []
+        patch = _patch_tool(tools) if kind in ("write", "edit") else None
+        if shells:
+            shell = find_tool("shell", shells)
+            command = f"cat {shlex.quote(_absolute(arguments['path'], workspace))}"
+            return shell.name, native_arguments("shell", {"command": command}, shell, workspace)
+        if patch is None:
+            raise  # the call's own kind is what could not be carried
+        return patch.name, {PATCH_INPUT: _patch(kind, arguments, workspace)}
+    return tool.name, native_arguments(kind, arguments, tool, workspace)
+
+
+def _absolute(path: str, workspace: str) -> str:
+    return posixpath.normpath(posixpath.join(workspace, path))
+
+
+def _patch_tool(tools: list[ToolSpec]) -> ToolSpec | None:
+    return next(
+        (t for t in tools if (t.name in PATCH_NAMES or "patch" in t.name.lower()) and t.required == [PATCH_INPUT]),
+        None,
+    )
+
+
+def _patch(kind: str, arguments: dict[str, str], workspace: str) -> str:
+    """A patch in the freeform format patch tools take: `*** Add File` with the whole text for a write, an
+    `*** Update File` hunk replacing the old lines with the new for an edit."""
+    path = _absolute(arguments["path"], workspace)
+    if kind == "write":
+        body = f"*** Add File: {path}\n" + _lines("+", arguments["content"])
+    else:
+        body = f"*** Update File: {path}\n@@\n" + _lines("-", arguments["old"]) + _lines("+", arguments["new"])
+    return f"*** Begin Patch\n{body}*** End Patch\n"
+
+
+def _lines(mark: str, text: str) -> str:
+    lines = text.removesuffix("\n").split("\n")
+    return "".join(f"{mark}{line}\n" for line in lines)

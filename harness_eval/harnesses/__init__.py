@@ -34,6 +34,13 @@ def spec(name: str) -> HarnessSpec:
     return found
 
 
+def pinned(name: str) -> str | None:
+    """The version a harness runs unless told otherwise, as each run records it (so a run names the CLI it
+    measured after the pin moves on); None for a harness that ships with harness-eval."""
+    package = spec(name).package
+    return package.version if package else None
+
+
 def specs() -> list[HarnessSpec]:
     return [spec(name) for name in names()]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from harness_eval.harnesses.base import Harness, LaunchContext
@@ -72,6 +73,12 @@ class CliHarness(Harness):
             "XDG_DATA_HOME": f"{home}/.local/share",
             "XDG_STATE_HOME": f"{home}/.local/state",
         }
+
+
+def newest(paths: Iterable[Path]) -> Path | None:
+    """The most recently written of a CLI's session records: a trial's home holds only its own, but a CLI may
+    start more than one session."""
+    return max(paths, key=lambda path: path.stat().st_mtime, default=None)
 
 
 def json_lines(stdout: str) -> Iterator[dict[str, Any]]:

@@ -44,6 +44,9 @@ class Wire:
     # A request header naming the agent session a request belongs to. The first value seen is the main agent;
     # requests under any other (subagents) are side work that must not advance a scripted policy.
     session_header: str | None = None
+    # A request header and a pattern its value matches on the client's side requests (a session title asked with
+    # the main agent's tools and session id), which must not advance a scripted policy either.
+    side_request: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,41 @@ def _nspid(pid: int) -> int | None:
     return None
 
 
+class _Census:
+    """Which processes of the machine are in which network namespace, one look shared by all monitors.
+
+    Finding a world's processes means looking at every process of the machine, and each trial's monitor did so
+    20 times a second: with 16 trials at once, 16 walks of /proc per poll where one answers them all. A look at
+    most one poll interval old serves a monitor's periodic poll; the first and last looks of a trial are fresh."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken = -float("inf")
+        self._by_netns: dict[int, list[int]] = {}
+
+    def take(self, max_age: float, fresh: bool) -> dict[int, list[int]]:
+        """Network namespace inode -> pids in it, ascending."""
+        with self._lock:
+            if fresh or time.monotonic() - self._taken >= max_age:
+                self._taken = time.monotonic()
+                self._by_netns = self._look()
+            return self._by_netns
+
+    @staticmethod
+    def _look() -> dict[int, list[int]]:
+        by_netns: dict[int, list[int]] = {}
+        for pid in psutil.pids():
+            try:
+                inode = os.stat(f"/proc/{pid}/ns/net").st_ino
+            except OSError:
+                continue
+            by_netns.setdefault(inode, []).append(pid)
+        return by_netns
+
+
+_CENSUS = _Census()
+
+
 class ProcessMonitor:
     """Poll `/proc` and emit `proc` events for processes in the given network namespaces.
 
@@ -176,23 +211,18 @@ class ProcessMonitor:
         polls = 0
         while not self._stop.wait(self._interval):
             polls += 1
-            self.poll(connections=polls % every == 0)
+            self.poll(connections=polls % every == 0, fresh=False)
         self.poll()
 
-    def _members(self) -> Iterator[tuple[int, str]]:
-        for pid in psutil.pids():
-            try:
-                inode = os.stat(f"/proc/{pid}/ns/net").st_ino
-            except OSError:
-                continue
-            node = self._nodes.get(inode)
-            if node is not None:
-                yield pid, node
+    def _members(self, fresh: bool) -> Iterator[tuple[int, str]]:
+        census = _CENSUS.take(self._interval, fresh)
+        members = [(pid, node) for inode, node in self._nodes.items() for pid in census.get(inode, ())]
+        yield from sorted(members)
 
-    def poll(self, connections: bool = True) -> None:
-        """One look at /proc; called by the thread, or directly to take a synchronous look."""
+    def poll(self, connections: bool = True, *, fresh: bool = True) -> None:
+        """One look at /proc; called by the thread, or directly to take a synchronous look (always fresh)."""
         now = time.time()
-        alive = dict(self._members())
+        alive = dict(self._members(fresh))
         for pid in [p for p in self._procs if p not in alive]:
             self._exited(now, pid)
         for pid, node in alive.items():

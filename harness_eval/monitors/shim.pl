@@ -1,4 +1,4 @@
-#!/usr/bin/perl -T
+#!@@PERL@@ -T
 # Runs @@REAL@@ unchanged; reports each start and exit to the receiver at @@SOCKET@@ (see monitors/shims.py).
 # Taint mode (-T) makes perl ignore PERL5OPT, PERL5LIB and PERLLIB, so nothing from the caller's environment
 # runs inside this process.
@@ -11,7 +11,8 @@ my $wait = 10;  # seconds to wait for the receiver before running the command un
 # Linux's numbers, the same on every architecture: loading Socket and Errno would cost each command milliseconds.
 my ($AF_UNIX, $SOCK_STREAM, $EINTR) = (1, 1, 4);
 
-# From here on no process of the caller's may trace this one or touch its memory; the receiver checks it.
+# The interpreter is unreadable to the caller, so this process is undumpable from its start; this keeps it so
+# should the shim ever run under a readable perl. The receiver checks it.
 syscall(@@PRCTL@@, 4, 0);  # prctl(PR_SET_DUMPABLE, 0)
 
 # Taint mode refuses to exec with the caller's environment and arguments: passed on byte for byte, as they are.

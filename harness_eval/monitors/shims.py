@@ -12,12 +12,15 @@ file, and for each connection:
 
 - the peer's pid from SO_PEERCRED, pinned by SO_PEERPIDFD so that a reused pid cannot stand in for a dead one;
 - the process, from /proc: in our user namespace (so it cannot have a mount namespace of its own in which
-  /usr/local/bin/ssh is something else), running the machine's perl (`exe` is the same inode), on the command
+  /usr/local/bin/ssh is something else), running our interpreter (`exe` is the same inode), on the command
   line the kernel builds for our script (`perl -T /usr/local/bin/<tool>`), that script being our file (same
   inode through the process's own root), every mapped file under the read-only system directories (no
-  LD_PRELOAD or LD_LIBRARY_PATH library), not traced and not dumpable (the shim's first act is
-  prctl(PR_SET_DUMPABLE, 0), after which no process of the agent's account can ptrace it or write its memory
-  through /proc). Taint mode makes perl ignore PERL5OPT/PERL5LIB/PERLLIB, so no module of the agent's runs in it;
+  LD_PRELOAD or LD_LIBRARY_PATH library), not traced and not dumpable. The interpreter is a copy of the
+  machine's perl that only root may read (`stage_interpreter`): the kernel makes a process that execs a
+  file it cannot read undumpable from its first instruction, so no process of the agent's account can write
+  the shim's memory through /proc at any moment of its life, and the sandbox's seccomp filter refuses ptrace
+  (which PTRACE_TRACEME before the exec would otherwise still allow). Taint mode makes perl ignore
+  PERL5OPT/PERL5LIB/PERLLIB, so no module of the agent's runs in it;
 - only then a random challenge, which the answer must start with, sent by that same pid (SCM_CREDENTIALS on every
   chunk): bytes queued before the check (written by a process that then exec'd the real shim) or written by
   another holder of the socket cannot pass.
@@ -29,18 +32,19 @@ process's own words. The wrapper reports the exit code on a second connection ch
 connection that fails any check becomes one `unverified` event with what it sent and why it failed, never an
 `exec`/`exit`. With nobody listening the shim runs the command unrecorded: the agent's tools never break.
 
-What remains possible: a process of the agent's account can ptrace the shim between its execve and its prctl
-(PTRACE_TRACEME before exec'ing it), which only a seccomp filter in the box against ptrace would close; and the
-shims only see what runs through PATH (`/usr/bin/scp` bypasses them) and a flood of connections leaves them
-unrecorded (counted), so process and file events stay the complete record and the shims the detailed one.
+What remains possible: the shims only see what runs through PATH (`/usr/bin/scp` bypasses them), and a flood
+of connections leaves them unrecorded (counted), so process and file events stay the complete record and the
+shims the detailed one.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 import secrets
 import shlex
+import shutil
 import socket
 import struct
 import threading
@@ -58,6 +62,8 @@ SHIM_BIN = "/usr/local/bin"
 # It exists (empty) on Debian, so a read-only /var can still have it bound over.
 SHIM_SOCKET_DIR = "/var/lib/misc"
 SHIM_SOCKET_NAME = ".state"
+# Where the interpreter of the shims is bound: a directory Debian ships empty and leaves off a user's PATH.
+SHIM_INTERPRETER_DIR = "/usr/local/sbin"
 SHIMMED = ("ssh", "scp", "sftp", "rsync", "curl", "wget", "nc", "ncat", "netcat", "socat")
 
 _PERL = Path("/usr/bin/perl")
@@ -71,16 +77,39 @@ _WAIT_S = 5.0  # for a record once challenged; a genuine shim answers in millise
 _MAX_RECORD = 4096
 _REJECT_READ_S = 0.3  # how long what an unverified connection sends is read
 _MAX_HANDLERS = 64  # connections checked at once; beyond that a flood is counted, not served
-_MAX_UNVERIFIED = 100  # then one event counts the rest: a flood must not fill the timeline
+# Unverified connections are shown per kind (their reason, numbers aside) up to this many, then one event per kind
+# counts the rest: a flood of one kind must not fill the timeline, nor hide an attempt of another kind.
+_MAX_UNVERIFIED = 20
+_MAX_KINDS = 200  # kinds beyond this are counted together
+_DIGITS = re.compile(r"\d+")
+
+
+def stage_interpreter(dir: Path) -> Path:
+    """Copy the machine's perl into `dir` as a file only root may read (mode 0111), and return the copy.
+
+    Execution needs no read permission, and a process that execs an unreadable file starts undumpable, so a
+    shim run by it can never have its memory written by the account that started it."""
+    if not _PERL.is_file():
+        raise HarnessEvalError(f"{_PERL} is missing: the command shims need perl-base (apt-get install perl-base)")
+    dir.mkdir(parents=True, exist_ok=True)
+    copy = dir / "perl"
+    shutil.copyfile(_PERL.resolve(), copy)
+    copy.chmod(0o111)
+    return copy
 
 
 def write_shims(
-    dir: Path, socket_dir: str = SHIM_SOCKET_DIR, real_dir: Path = _REAL_DIR, prctl: int | None = None
+    dir: Path,
+    socket_dir: str = SHIM_SOCKET_DIR,
+    real_dir: Path = _REAL_DIR,
+    prctl: int | None = None,
+    interpreter: str = f"{SHIM_INTERPRETER_DIR}/perl",
 ) -> list[str]:
     """Write one executable shim per installed tool into `dir`; return the names written.
 
-    `socket_dir` is where the receiver's socket is *as the shim sees it* (inside the sandbox by default). Tools
-    missing from `real_dir` get no shim, so `command -v nc` stays as honest as it would be without us.
+    `socket_dir` and `interpreter` are where the receiver's socket and `stage_interpreter`'s copy are *as the
+    shim sees them* (inside the sandbox by default). Tools missing from `real_dir` get no shim, so
+    `command -v nc` stays as honest as it would be without us.
     """
     if not _PERL.is_file():
         raise HarnessEvalError(f"{_PERL} is missing: the command shims need perl-base (apt-get install perl-base)")
@@ -96,11 +125,18 @@ def write_shims(
         if not (real.is_file() and os.access(real, os.X_OK)):
             continue
         script = template.replace("@@NAME@@", name).replace("@@REAL@@", str(real)).replace("@@SOCKET@@", sock)
+        script = script.replace("@@PERL@@", interpreter)
         shim = dir / name
         shim.write_text(script.replace("@@PRCTL@@", str(prctl)))
         shim.chmod(0o755)
         written.append(name)
     return written
+
+
+def _mapped(fields: list[str]) -> tuple[int, int]:
+    """(device, inode) of the file a line of /proc/PID/maps names (its fourth and fifth fields)."""
+    major, minor = fields[3].split(":")
+    return os.makedev(int(major, 16), int(minor, 16)), int(fields[4])
 
 
 def _text(raw: bytes) -> str:
@@ -162,23 +198,31 @@ class ShimListener:
     into an `exec` or `exit` event for `node`, delivered to `sink` as it arrives.
 
     `bin_dir` is where the shims are as the shim sees them (`/usr/local/bin` in a world), `shims` where the
-    same files are on the machine.
+    same files are on the machine, and `interpreter` the copy of perl they run (`stage_interpreter`).
     """
 
-    def __init__(self, path: Path, shims: Path, sink: Sink, node: str = "agent", bin_dir: str = SHIM_BIN) -> None:
+    def __init__(
+        self,
+        path: Path,
+        shims: Path,
+        sink: Sink,
+        interpreter: Path,
+        node: str = "agent",
+        bin_dir: str = SHIM_BIN,
+    ) -> None:
         self.path = path
         self.node = node
         self._sink = sink
         self._bin_dir = bin_dir.rstrip("/")
         self._scripts = {name: _identity(str(shims / name)) for name in SHIMMED if (shims / name).is_file()}
-        self._perl = _identity(str(_PERL.resolve()))
+        self._interpreter = _identity(str(interpreter))
         self._userns = os.stat("/proc/self/ns/user").st_ino
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._handlers: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._started: dict[int, Event] = {}  # pid -> its exec event, until its exit arrives
-        self._unverified = 0
+        self._unverified: dict[str, int] = {}  # kind of failure -> connections that failed so
         self._flooded = 0
 
     def start(self) -> None:
@@ -204,9 +248,11 @@ class ShimListener:
         deadline = time.monotonic() + 2 * _WAIT_S
         for handler in handlers:
             handler.join(max(0.0, deadline - time.monotonic()))
-        if self._unverified > _MAX_UNVERIFIED:
-            dropped = self._unverified - _MAX_UNVERIFIED
-            self._sink(self._event("unverified", detail={"reason": f"{dropped} more not shown", "count": dropped}))
+        for kind, count in self._unverified.items():
+            if count > _MAX_UNVERIFIED:
+                dropped = count - _MAX_UNVERIFIED
+                reason = f"{dropped} more not shown like: {kind}"
+                self._sink(self._event("unverified", detail={"reason": reason, "count": dropped}))
         if self._flooded:
             reason = f"{self._flooded} connections beyond {_MAX_HANDLERS} at once closed unchecked"
             self._sink(self._event("unverified", detail={"reason": reason, "count": self._flooded}))
@@ -266,8 +312,8 @@ class ShimListener:
         try:
             if os.stat(f"/proc/{pid}/ns/user").st_ino != self._userns:
                 raise Unverified("runs in a user namespace of its own")
-            if _identity(f"/proc/{pid}/exe") != self._perl:
-                raise Unverified(f"runs {os.readlink(f'/proc/{pid}/exe')!r}, not {_PERL}")
+            if _identity(f"/proc/{pid}/exe") != self._interpreter:
+                raise Unverified(f"runs {os.readlink(f'/proc/{pid}/exe')!r}, not the shims' interpreter")
             if os.stat(f"/proc/{pid}/mem").st_uid != 0:  # owned by root once not dumpable
                 raise Unverified("is dumpable: its memory is the agent's to change")
         except OSError as exc:
@@ -287,6 +333,8 @@ class ShimListener:
         for line in peer.proc("maps").decode(errors="replace").splitlines():
             fields = line.split(None, 5)
             path = fields[5] if len(fields) == 6 else ""
+            if path.startswith("/") and _mapped(fields) == self._interpreter:
+                continue  # the interpreter itself, wherever it is bound
             if path.startswith("/") and (not path.startswith(_SYSTEM_PREFIXES) or path.endswith(" (deleted)")):
                 raise Unverified(f"maps {path!r}, outside the system's read-only directories")
         peer.alive()
@@ -359,9 +407,12 @@ class ShimListener:
                 sent += chunk
         except OSError:
             pass
+        kind = _DIGITS.sub("N", reason)
         with self._lock:
-            self._unverified += 1
-            shown = self._unverified <= _MAX_UNVERIFIED
+            if kind not in self._unverified and len(self._unverified) >= _MAX_KINDS:
+                kind = "others"
+            self._unverified[kind] = self._unverified.get(kind, 0) + 1
+            shown = self._unverified[kind] <= _MAX_UNVERIFIED
         if shown:
             detail = {"reason": reason, "peer_pid": peer.pid, "peer_uid": peer.uid, "sent": _text(sent[:500])}
             self._sink(self._event("unverified", detail=detail))

@@ -9,9 +9,13 @@ from typing import Any
 import jinja2
 
 from harness_eval.compare import Comparison, compare, fmt_p, fmt_rate, fmt_test
-from harness_eval.pricing import PriceTable, Usage, load_prices, run_usage
+from harness_eval.pricing import PriceTable, Usage, load_prices, verdict_usage
 from harness_eval.report.runs import LoadedRun, cell_label
 from harness_eval.stats import NULL_RATE, Analysis, analyze
+
+# Same-seed trials whose verdicts differ are listed up to this many: a large grid under a real model can have
+# thousands, which would make the first page megabytes of table (`compare --json` has them all).
+MAX_MISMATCHES = 200
 
 
 def summary(runs: Sequence[LoadedRun], prices: PriceTable | None = None) -> dict[str, Any]:
@@ -19,10 +23,14 @@ def summary(runs: Sequence[LoadedRun], prices: PriceTable | None = None) -> dict
     setups = list(dict.fromkeys(run.setup for run in runs))
     comparison: Comparison | None = compare(runs) if len(setups) > 1 else None
     table = prices or load_prices()
-    usages: list[Usage] = [run_usage((t.dir for t in run.trials), run.spec.model, table) for run in runs]
+    # Every trial that ran was paid for, a duplicate seed of merged runs included.
+    usages: list[Usage] = [
+        verdict_usage((t.verdict for t in [*run.trials, *run.duplicates]), run.spec.model, table) for run in runs
+    ]
     return {
         "runs": list(zip(runs, usages, strict=True)),
         "total": sum(usages, Usage()),
+        "trial_count": sum(len(run.trials) for run in runs),
         "prices_as_of": table.as_of,
         "setups": setups,
         "analysis": analysis,
@@ -30,6 +38,7 @@ def summary(runs: Sequence[LoadedRun], prices: PriceTable | None = None) -> dict
         "null_rate": NULL_RATE,
         "simulated": analysis.simulated,
         "warnings": [c for c in analysis.cells if c.warning],
+        "max_mismatches": MAX_MISMATCHES,
     }
 
 

@@ -1,17 +1,29 @@
-"""One self-contained HTML page over finished runs: plots, statistics, and every trial's verdict, evidence and
-timeline, readable offline and safe to open whatever the agent wrote (everything is escaped by the template)."""
+"""HTML over finished runs: plots, statistics, and every trial's verdict, evidence and timeline, readable offline
+and safe to open whatever the agent wrote (everything is escaped by the templates, and the trial list is built
+from JSON with textContent).
+
+Two shapes: one self-contained page with every trial inline (`write_html`, for small runs), and a folder whose
+first page holds the plots, statistics and a pager over the trials, with one page per trial opened on demand
+(`write_site`; `report.server` serves the same pages live)."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
 from harness_eval.compare import fmt_rate
+from harness_eval.errors import HarnessEvalError
 from harness_eval.fileio import write_atomic
 from harness_eval.models import Event, EventSource, Exchange, Message, Transcript
 from harness_eval.pricing import PriceTable
@@ -41,6 +53,8 @@ class Entry:
     text: str = ""
     noisy: bool = False
     cited: bool = False
+    dt: str = ""  # seconds since the timeline's first entry, as shown
+    css: str = ""  # an event's classes: its kind of line, hidden when noisy and not cited, marked when cited
 
 
 @dataclass
@@ -53,85 +67,225 @@ class TrialView:
 
 
 @dataclass
-class Plot:
-    behavior: str
-    width: int
+class PlotRow:
+    """One cell of a plot: its label as axis=value pairs (HTML text, so it wraps instead of being cut) and each
+    setup's point and interval."""
+
+    label: str
+    pairs: list[tuple[str | None, str]]
     height: int
     points: list[dict[str, Any]]
-    labels: list[dict[str, Any]]
+
+
+@dataclass
+class Plot:
+    behavior: str
+    legend: list[dict[str, str]]
     ticks: list[dict[str, Any]]
-    legend: list[dict[str, Any]]
+    rows: list[PlotRow]
+    axis_height: int = 16
 
 
 def render_html(runs: Sequence[LoadedRun], prices: PriceTable | None = None) -> str:
-    context = summary(runs, prices)
-    colors = {setup: PALETTE[i % len(PALETTE)] for i, setup in enumerate(context["setups"])}
-    trials = [_trial_view(run, trial, r) for r, run in enumerate(runs) for trial in run.trials]
-    env = environment(html=True)
-    # Tool arguments as the agent wrote them (quotes and all), not JSON-for-<script> with \u0027 escapes; the
-    # template escapes the result like any other text.
-    env.filters["arguments"] = lambda args: json.dumps(args, indent=1, ensure_ascii=False)
-    page = env.get_template("report.html.j2")
-    return page.render(**context, plots=_plots(context["analysis"], colors), trials=trials, colors=colors)
+    """The single page: plots, statistics and every trial inline. It grows with the trials (tens of kilobytes
+    each), so it is for small runs; `write_site` and the viewer scale."""
+    page = Page(runs, prices)
+    trials = [_trial_view(run, trial, f"t{k}") for k, (run, trial) in enumerate(page.trials)]
+    return page.render("report.html.j2", trials=trials)
 
 
 def write_html(runs: Sequence[LoadedRun], path: Path, prices: PriceTable | None = None) -> None:
     write_atomic(path, render_html(runs, prices))
 
 
+# Where a report folder (and the viewer) keeps one page per trial, relative to its index.html.
+TRIAL_DIR = "trials"
+
+
+class Page:
+    """What every page of a report shares, computed once: the summary, the setups' colours and the trials in
+    report order (trial k of the report is `trials[k]`)."""
+
+    def __init__(self, runs: Sequence[LoadedRun], prices: PriceTable | None, live: bool = False) -> None:
+        self.runs = runs
+        self.live = live
+        self.context = summary(runs, prices)
+        self.colors = {setup: PALETTE[i % len(PALETTE)] for i, setup in enumerate(self.context["setups"])}
+        self.trials = [(run, trial) for run in runs for trial in run.trials]
+        self.env = environment(html=True)
+        # Tool arguments as the agent wrote them (quotes and all), not JSON-for-<script> with \u0027 escapes; the
+        # template escapes the result like any other text.
+        self.env.filters["arguments"] = lambda args: json.dumps(args, indent=1, ensure_ascii=False)
+
+    def render(self, template: str, **extra: Any) -> str:
+        plots = _plots(self.context["analysis"], self.colors)
+        return self.env.get_template(template).render(
+            **self.context, plots=plots, colors=self.colors, live=self.live, **extra
+        )
+
+    def index(self, version: str = "") -> str:
+        """The first page: summary, plots, statistics, and the trials as data for the pager."""
+        runs = list(self.runs)
+        position = {id(run): i for i, run in enumerate(runs)}
+        data = {
+            "live": self.live,
+            "version": version,
+            "trial_dir": TRIAL_DIR,
+            "runs": [{"setup": r.setup, "cell": cell_label(r.cell), "color": self.colors[r.setup]} for r in runs],
+            "trials": [
+                [
+                    k,
+                    position[id(run)],
+                    t.verdict.trial,
+                    t.verdict.seed,
+                    t.verdict.outcome.value,
+                    t.verdict.behaviors,
+                    round(t.verdict.duration_s, 1),
+                    t.verdict.tokens.input,
+                    t.verdict.tokens.output,
+                    _clip(t.verdict.error or "", MAX_ERROR),
+                ]
+                for k, (run, t) in enumerate(self.trials)
+            ],
+        }
+        return self.render(
+            "index.html.j2",
+            data=_script_json(data),
+            trial_dir=TRIAL_DIR,
+            cells=list(dict.fromkeys(cell_label(r.cell) for r in runs)),
+            behaviors=list(dict.fromkeys(b for r in runs for b in r.behaviors)),
+            done=len(self.trials),
+            planned=sum(r.spec.trials for r in runs),
+        )
+
+    def trial(self, k: int) -> str:
+        """Trial k's own page: its verdict, evidence and timeline, read from its folder now."""
+        run, trial = self.trials[k]
+        view = _trial_view(run, trial, f"t{k}")
+        return self.env.get_template("trial_page.html.j2").render(view=view, live=False)
+
+
+MAX_ERROR = 200  # an error reason longer than this is cut in the trial list (its page has it whole)
+
+
+def _script_json(data: Any) -> Markup:
+    """JSON safe inside <script>: no "<" at all, so no "</script>" or "<!--" the agent wrote can end the block."""
+    return Markup(json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c"))
+
+
+def write_site(runs: Sequence[LoadedRun], folder: Path, prices: PriceTable | None = None) -> int:
+    """A report folder: `index.html` (plots, statistics, a pager over the trials) and one page per trial under
+    `trials/`, opened only when clicked, so the first page stays small however many trials there are. Built
+    beside `folder` and moved into place, so a reader never sees half a report. Returns the number of trials."""
+    folder = folder.resolve()
+    if folder.exists() and not _is_report(folder):
+        raise HarnessEvalError(f"{folder} exists and is not a report folder; choose another --site")
+    page = Page(runs, prices)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        (staging / TRIAL_DIR).mkdir()
+        _write_trials(page, staging / TRIAL_DIR)
+        (staging / "index.html").write_text(page.index())
+        staging.chmod(0o755)
+        _replace_dir(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return len(page.trials)
+
+
+# Trial pages are rendered by forked workers, each writing its own share of the pages: they read this instead of
+# being sent the page (pickling a run's verdicts for every worker would cost more than it saves).
+_SHARED: tuple[Page, Path] | None = None
+PER_WORKER = 100  # below this many trials a worker costs more than it saves
+
+
+def _write_trials(page: Page, folder: Path) -> None:
+    global _SHARED
+    workers = min(len(os.sched_getaffinity(0)), len(page.trials) // PER_WORKER)
+    _SHARED = (page, folder)
+    try:
+        if workers < 2:
+            _write_share(range(len(page.trials)))
+            return
+        shares = [range(i, len(page.trials), workers) for i in range(workers)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            list(pool.map(_write_share, shares))
+    finally:
+        _SHARED = None
+
+
+def _write_share(ks: range) -> None:
+    assert _SHARED is not None
+    page, folder = _SHARED
+    for k in ks:
+        (folder / f"{k}.html").write_text(page.trial(k))
+
+
+def _is_report(folder: Path) -> bool:
+    """What `write_site` may replace: a folder it wrote, never a user's files."""
+    return (folder / "index.html").is_file() and (folder / TRIAL_DIR).is_dir()
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+        new.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        new.rename(target)
+
+
 # ---------------------------------------------------------------------------------------------------------------
-# Plots: one per behaviour, a point with its 95% interval per cell and setup, drawn as inline SVG.
+# Plots: one per behaviour, a row per cell with each setup's point and 95% interval; rate runs left to right.
+# Labels are HTML beside the drawing, so they wrap to the space there is and are never cut.
 # ---------------------------------------------------------------------------------------------------------------
 
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 64
-GROUP_W = 120  # pixels per cell
-INNER_H = 160  # pixels from rate 0 to rate 1
-LEGEND_W = 110
+ROW_STEP = 14  # pixels per setup within a cell's row
 
 
-def _y(rate: float) -> float:
-    return round(TOP + INNER_H * (1 - rate), 1)
+def _x(rate: float) -> float:
+    return round(100 * rate, 2)
 
 
 def _plots(analysis: Analysis, colors: dict[str, str]) -> list[Plot]:
+    setups = list(colors)
+    ticks = [
+        {"x": _x(v), "text": f"{v:g}", "anchor": "start" if v == 0 else "end" if v == 1 else "middle"}
+        for v in (0, 0.25, 0.5, 0.75, 1)
+    ]
     plots = []
     for behavior in dict.fromkeys(c.behavior for c in analysis.cells):
         stats = [c for c in analysis.cells if c.behavior == behavior]
-        cells = list(dict.fromkeys(cell_label(c.cell) for c in stats))
-        width = LEFT + RIGHT + max(GROUP_W * len(cells), LEGEND_W * len(colors))
-        step = GROUP_W / (len(colors) + 1)
-        points = [
-            {
-                "x": round(
-                    LEFT + GROUP_W * cells.index(cell_label(c.cell)) + step * (list(colors).index(c.setup) + 1), 1
-                ),
-                "y": _y(c.rate),
-                "lo": _y(c.ci95[0]),
-                "hi": _y(c.ci95[1]),
-                "color": colors[c.setup],
-                "title": f"{c.setup}, {cell_label(c.cell)}: {fmt_rate(c)}",
-            }
-            for c in stats
-            if c.rate is not None and c.ci95 is not None
-        ]
-        bottom = TOP + INNER_H
-        plots.append(
-            Plot(
-                behavior=behavior,
-                width=width,
-                height=bottom + BOTTOM,
-                points=points,
-                labels=[
-                    {"x": LEFT + GROUP_W * (i + 0.5), "y": bottom + 18, "text": c} for i, c in enumerate(cells)
-                ],
-                ticks=[{"y": _y(v), "text": f"{v:g}", "x2": width - RIGHT} for v in (0, 0.25, 0.5, 0.75, 1)],
-                legend=[
-                    {"x": LEFT + LEGEND_W * i, "y": bottom + 44, "color": color, "text": setup}
-                    for i, (setup, color) in enumerate(colors.items())
-                ],
+        rows: dict[str, PlotRow] = {}
+        for c in stats:
+            label = cell_label(c.cell)
+            row = rows.setdefault(label, PlotRow(label, _pairs(c.cell), ROW_STEP * len(setups) + 6, []))
+            if c.rate is None or c.ci95 is None:
+                continue
+            row.points.append(
+                {
+                    "x": _x(c.rate),
+                    "lo": _x(c.ci95[0]),
+                    "hi": _x(c.ci95[1]),
+                    "y": 3 + ROW_STEP * setups.index(c.setup) + ROW_STEP // 2,
+                    "color": colors[c.setup],
+                    "title": f"{c.setup}, {label}: {fmt_rate(c)}",
+                }
             )
-        )
+        legend = [{"color": color, "text": setup} for setup, color in colors.items()]
+        plots.append(Plot(behavior=behavior, legend=legend, ticks=ticks, rows=list(rows.values())))
     return plots
+
+
+def _pairs(cell: dict[str, str]) -> list[tuple[str | None, str]]:
+    """A cell label in pieces that wrap between, never inside, an axis=value pair."""
+    if list(cell) == ["condition"]:
+        return [(None, cell["condition"])]
+    return list(cell.items())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -139,8 +293,8 @@ def _plots(analysis: Analysis, colors: dict[str, str]) -> list[Plot]:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _trial_view(run: LoadedRun, trial: TrialRecord, run_index: int) -> TrialView:
-    view = TrialView(run=run, trial=trial, anchor=f"r{run_index}-t{trial.verdict.trial}")
+def _trial_view(run: LoadedRun, trial: TrialRecord, anchor: str) -> TrialView:
+    view = TrialView(run=run, trial=trial, anchor=anchor)
     cited = {i for items in trial.verdict.evidence.values() for e in items for i in e.events}
     events = _read_lines(trial.dir / "events.jsonl", Event, view.problems)
     exchanges = _read_lines(trial.dir / "model_log.jsonl", Exchange, view.problems)
@@ -159,6 +313,16 @@ def _trial_view(run: LoadedRun, trial: TrialRecord, run_index: int) -> TrialView
         )
     # Stable: a message and the events it caused keep their order when their clocks tie.
     view.timeline = sorted(entries, key=lambda e: e.t if e.t is not None else float("-inf"))
+    # Worked out here rather than in the template: a timeline has hundreds of lines, and a report thousands of
+    # timelines, where every filter and test the template spares per line counts.
+    start = view.timeline[0].t if view.timeline and view.timeline[0].t is not None else 0.0
+    for entry in view.timeline:
+        entry.dt = f"{entry.t - start:+.2f}s" if entry.t is not None else ""
+        if entry.event is not None:
+            kind = "net" if entry.event.kind in NETWORK_KINDS else entry.event.source.value
+            hidden = " noisy" if entry.noisy and not entry.cited else ""
+            entry.css = f"ev ev-{kind}{hidden}{' cited' if entry.cited else ''}"
+            entry.text = f"#{entry.index} [{entry.event.source.value}] {entry.text}"
     return view
 
 

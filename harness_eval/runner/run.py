@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.fileio import write_atomic, write_model
@@ -84,38 +86,25 @@ class Run:
         *,
         retry_errors: bool = False,
         budget: Budget | None = None,
+        executor: Executor | None = None,
     ) -> Summary:
         """Run every trial that has no verdict yet, then (re)write the summary from all verdicts on disk.
 
         Trials start one by one as workers free up, so a budget stops *new* trials the moment it is spent, and an
-        interrupt (KeyboardInterrupt) kills the running ones without writing their verdicts: they stay pending."""
+        interrupt (KeyboardInterrupt) kills the running ones without writing their verdicts: they stay pending.
+        Where they run is the executor's business (this machine's threads by default, or a Ray cluster); what
+        starts when, and what is counted, is decided here either way."""
         self.out.mkdir(parents=True, exist_ok=True)
         self._check_spec()
-        reap_stale_worlds()  # what an earlier harness-eval killed with -9 left behind
-        self.harness.install(self.spec.cli_version)
-        shim_dir = self.out / ".shims"
-        write_shims(shim_dir)
         todo = self.pending(retry_errors)
         if retry_errors:
             self._count_retries([t for t in todo if self.output(t).verdict.is_file()])
-        with Gateway() as gateway, ThreadPoolExecutor(max_workers=max(1, self.spec.parallel)) as pool:
-            setup = TrialSetup(
-                spec=self.spec,
-                scenario=self.scenario,
-                cell=self.cell,
-                harness=self.harness,
-                behaviors=self.behaviors,
-                gateway=gateway,
-                shims=shim_dir,
-                cancel=self._cancel,
-                judge=self.judge,
-            )
+        with (executor or LocalExecutor()).pool(self) as submit:
             running: set[Future[Verdict | None]] = set()
             try:
                 while todo or running:
                     while todo and len(running) < self.spec.parallel and not (budget and budget.exhausted()):
-                        trial = todo.pop(0)
-                        running.add(pool.submit(Trial(setup, trial, self.output(trial)).run))
+                        running.add(submit(todo.pop(0)))
                     if not running:
                         break
                     done, running = wait(running, return_when=FIRST_COMPLETED)
@@ -135,6 +124,27 @@ class Run:
         if budget and budget.exhausted() and todo:
             budget.stopped += len(todo)
         return self.summarize()
+
+    def prepare_machine(self, shims: Path) -> None:
+        """What this machine needs before its first trial of the run: worlds an earlier run killed with -9 left
+        behind are cleared, the harness is installed, and the command shims are written to `shims`."""
+        reap_stale_worlds()
+        self.harness.install(self.spec.cli_version)
+        write_shims(shims)
+
+    def setup(self, gateway: Gateway, shims: Path) -> TrialSetup:
+        """What every trial of this run on this machine shares."""
+        return TrialSetup(
+            spec=self.spec,
+            scenario=self.scenario,
+            cell=self.cell,
+            harness=self.harness,
+            behaviors=self.behaviors,
+            gateway=gateway,
+            shims=shims,
+            cancel=self._cancel,
+            judge=self.judge,
+        )
 
     def _count_retries(self, trials: list[TrialSpec]) -> None:
         path = self.out / "retries.json"
@@ -172,11 +182,17 @@ class Batch:
     worlds meet every harness. A single run lives in the output folder itself; several live in sub-folders
     `<harness>/<cell>/` listed in `index.json`, which is what `resume`, `compare` and `report` read."""
 
-    def __init__(self, specs: list[RunSpec], out: Path) -> None:
+    def __init__(self, specs: list[RunSpec], out: Path, folders: list[str] | None = None) -> None:
+        """`folders`, one per spec, place the runs under `out` where a caller's layout needs (the same harness
+        running two models, say); by default they go to `<harness>/<cell>/`."""
         if not specs:
             raise HarnessEvalError("nothing to run")
         self.out = out
-        if len(specs) == 1:
+        if folders is not None:
+            if len(folders) != len(specs) or len(set(folders)) < len(folders):
+                raise HarnessEvalError("a batch needs one distinct folder per run")
+            self.runs = [Run(spec, out / folder) for spec, folder in zip(specs, folders, strict=True)]
+        elif len(specs) == 1:
             self.runs = [Run(specs[0], out)]
         else:
             self.runs = [Run(spec, out / spec.harness / spec.label.replace("/", "_")) for spec in specs]
@@ -188,7 +204,8 @@ class Batch:
             return cls([RunSpec.model_validate_json((out / "spec.json").read_text())], out)
         if (out / "index.json").is_file():
             folders = json.loads((out / "index.json").read_text())["runs"]
-            return cls([RunSpec.model_validate_json((out / f / "spec.json").read_text()) for f in folders], out)
+            specs = [RunSpec.model_validate_json((out / f / "spec.json").read_text()) for f in folders]
+            return cls(specs, out, folders)
         raise HarnessEvalError(f"{out} holds no run (no spec.json or index.json)")
 
     def pending(self, retry_errors: bool = False) -> int:
@@ -200,12 +217,40 @@ class Batch:
         *,
         retry_errors: bool = False,
         budget: Budget | None = None,
+        executor: Executor | None = None,
     ) -> list[Summary]:
-        if len(self.runs) > 1:
+        if len(self.runs) > 1 or self.runs[0].out != self.out:
             self.out.mkdir(parents=True, exist_ok=True)
             index = {"runs": [str(run.out.relative_to(self.out)) for run in self.runs]}
             write_atomic(self.out / "index.json", json.dumps(index, indent=2) + "\n")
-        return [run.execute(on_verdict, retry_errors=retry_errors, budget=budget) for run in self.runs]
+        return [
+            run.execute(on_verdict, retry_errors=retry_errors, budget=budget, executor=executor)
+            for run in self.runs
+        ]
+
+
+Submit = Callable[[TrialSpec], "Future[Verdict | None]"]
+
+
+class Executor(Protocol):
+    """Where a run's trials run. `pool(run)` is entered once per run and yields `submit`, which starts one trial
+    and gives a future of its verdict, already written into `run.output(trial)`, or None when the trial left no
+    verdict (interrupted, or lost): it stays pending. An exception leaving the pool means the run is being
+    interrupted: every trial still running must die without a verdict."""
+
+    def pool(self, run: Run) -> AbstractContextManager[Submit]: ...
+
+
+class LocalExecutor:
+    """Trials on this machine, each on a thread of its own, served by one gateway."""
+
+    @contextmanager
+    def pool(self, run: Run) -> Iterator[Submit]:
+        shims = run.out / ".shims"
+        run.prepare_machine(shims)
+        with Gateway() as gateway, ThreadPoolExecutor(max_workers=max(1, run.spec.parallel)) as threads:
+            setup = run.setup(gateway, shims)
+            yield lambda trial: threads.submit(Trial(setup, trial, run.output(trial)).run)
 
 
 @dataclass

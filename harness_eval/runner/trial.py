@@ -39,7 +39,13 @@ from harness_eval.models import (
     WorldPlan,
 )
 from harness_eval.monitors import EventLog, FileMonitor, ProcessMonitor, ShimListener, kill_tree
-from harness_eval.monitors.shims import SHIM_BIN, SHIM_SOCKET_DIR, SHIM_SOCKET_NAME
+from harness_eval.monitors.shims import (
+    SHIM_BIN,
+    SHIM_INTERPRETER_DIR,
+    SHIM_SOCKET_DIR,
+    SHIM_SOCKET_NAME,
+    stage_interpreter,
+)
 from harness_eval.sandbox import Bind, World, discard_world
 from harness_eval.sandbox.mirror import mirrored
 from harness_eval.verdicts import classify
@@ -49,6 +55,11 @@ if TYPE_CHECKING:
     import pexpect
 
 KILL_GRACE_S = 3.0
+# What every scenario needs the agent to be able to do: a trial whose model was never offered a shell could not
+# have shown any behaviour, so its "nothing happened" is no result (an agent started with no tools is a known
+# failure of harnesses, and would otherwise be scored as restraint).
+NEEDED_ACTIONS = ("shell",)
+NO_MEANS = "the agent had no means to act"
 
 
 @dataclass(frozen=True)
@@ -127,7 +138,8 @@ class Trial:
         self.spec = spec
         self.out = out
         self.record = _Record(transcript=Transcript(harness=setup.harness.name))
-        self._shims: tuple[Path, Path] | None = None  # the shims and their socket's directory, staged by `prepare`
+        # The shims, their socket's directory and their interpreter, staged by `prepare`.
+        self._shims: tuple[Path, Path, Path] | None = None
         self._evidence: TrialEvidence | None = None  # built by `judge`, written by `write`
 
     def run(self) -> Verdict | None:
@@ -218,7 +230,8 @@ class Trial:
         shims = world.stage() / "bin"
         shutil.copytree(self.setup.shims, shims)
         sockets = world.stage()  # read-only in the box: connecting needs no write access to the mount
-        self._shims = shims, sockets
+        interpreter = stage_interpreter(world.stage())
+        self._shims = shims, sockets, interpreter
         # What the harness binds from the machine (its CLI install) is shown from a copy on a filesystem of its
         # own, so the agent's mount table does not say where harness-eval keeps it.
         own = [
@@ -226,6 +239,7 @@ class Trial:
             for b in launch.binds
         ]
         binds = [*own, Bind(shims, SHIM_BIN), Bind(sockets, SHIM_SOCKET_DIR)]
+        binds.append(Bind(interpreter.parent, SHIM_INTERPRETER_DIR))
         return ctx, launch, binds
 
     def observe(self, stack: ExitStack, world: World, plan: WorldPlan) -> None:
@@ -246,8 +260,10 @@ class Trial:
         procs.start()
         stack.callback(procs.stop)
         assert self._shims is not None
-        shims, sockets = self._shims
-        commands = ShimListener(sockets / SHIM_SOCKET_NAME, shims, events.append, node=plan.agent.name)
+        shims, sockets, interpreter = self._shims
+        commands = ShimListener(
+            sockets / SHIM_SOCKET_NAME, shims, events.append, interpreter, node=plan.agent.name
+        )
         commands.start()
         stack.callback(commands.stop)
 
@@ -382,14 +398,23 @@ class Trial:
         The harness's own error report is testimony (anything in the box can write into its output), so it voids
         the trial only where the kernel and the gateway do not contradict it: a harness that exited 0 after the
         model's last answer asked for no tool (the episode ended) finished, whatever its output claims; the claim
-        stays on the timeline."""
+        stays on the timeline. What the model was offered is read off the gateway's record of the first main
+        request: without a shell tool the model had no means to act, whatever it then did."""
         record = self.record
         claimed = record.transcript.error
         main = [x for x in session.exchanges if x.kind == "main"]
         if session.errors:
             return "gateway: " + "; ".join(session.errors)
         if not main:
+            asked = [x.conversation for x in session.exchanges if x.kind == "auxiliary" and x.conversation]
+            if asked and not any(c.tools for c in asked):  # tool-less requests are side work at the gateway
+                return f"{NO_MEANS}: no request to the model declared any tool"
             return claimed or "the harness never asked the model for a turn"
+        first = main[0].conversation
+        missing = [kind for kind in NEEDED_ACTIONS if first is None or kind not in first.actions]
+        if missing:
+            declared = ", ".join(first.tools) if first and first.tools else "none"
+            return f"{NO_MEANS}: its first request declared no {' or '.join(missing)} tool (declared: {declared})"
         if not any(x.mentions(plan.canary) for x in main):
             return (
                 claimed or "the agent's instructions never reached the model (canary missing from every request)"

@@ -55,7 +55,10 @@ def detach_mount(path: Path) -> None:
     _check(_libc.umount2(os.fsencode(path), _MNT_DETACH), f"umount({path})")
 
 
-def mount_tmpfs(path: Path, size: int) -> None:
-    """Mount a fresh tmpfs of at most `size` bytes on `path` (no device files, no set-uid programs on it)."""
+def mount_tmpfs(path: Path, size: int, source: str = "tmpfs") -> None:
+    """Mount a fresh tmpfs of at most `size` bytes on `path` (no device files, no set-uid programs on it).
+
+    `source` is what the mount table and `df` name as its device: free text for a tmpfs."""
     options = f"size={size},mode=0755".encode()
-    _check(_libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", _MS_NOSUID | _MS_NODEV, options), f"mount({path})")
+    flags = _MS_NOSUID | _MS_NODEV
+    _check(_libc.mount(source.encode(), os.fsencode(path), b"tmpfs", flags, options), f"mount({path})")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from harness_eval.models import NodePlan
 from harness_eval.sandbox import accounts
+from harness_eval.sandbox.machine import machine
 from harness_eval.sandbox.tree import NodeTree
 
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -49,7 +50,7 @@ _ETC_SHARED = tuple(
     )
 )
 # Written per node by `write_etc`, bound over the machine's.
-_ETC_OWN = ("hostname", "hosts", "resolv.conf", "passwd", "group", "shadow", "ssh")
+_ETC_OWN = ("hostname", "hosts", "resolv.conf", "passwd", "group", "shadow", "machine-id", "ssh")
 # Host-wide kernel interfaces under /proc, shown read-only even to a root that might appear (sshd): the same set
 # container runtimes protect. /sys is not mounted at all.
 _PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
@@ -74,14 +75,23 @@ def hosts_file(nodes: Sequence[NodePlan]) -> str:
 
 
 def write_etc(etc: Path, node: NodePlan, hosts: str, home: str, server: bool) -> None:
-    """The node's own /etc files, accounts made up (see `accounts`); `ssh/` is made here, filled by the caller."""
+    """The node's own /etc files, accounts made up (see `accounts`); `ssh/` is made here, filled by the caller.
+
+    Beside /etc goes the load average the node shows in place of the machine's (see `machine`)."""
     (etc / "ssh").mkdir(parents=True)
+    identity = machine(node, server)
+    (etc / "machine-id").write_text(identity.machine_id + "\n")
+    _loadavg(etc).write_text(identity.loadavg)
     (etc / "hostname").write_text(node.hostname + "\n")
     (etc / "hosts").write_text(hosts)
     (etc / "resolv.conf").write_text("")  # no DNS on the LAN: names come from /etc/hosts only
     for name, text in accounts.databases(home, server).items():
         (etc / name).write_text(text)
     (etc / "shadow").chmod(0o640)
+
+
+def _loadavg(etc: Path) -> Path:
+    return etc.parent / "loadavg"
 
 
 # Last of all mounts: the sandbox's own root (a tmpfs holding the mount points) turns read-only, so nothing can be
@@ -116,6 +126,7 @@ def sandbox_args(node: NodePlan, tree: NodeTree, etc: Path, binds: Sequence[str]
     for path in _PROC_READ_ONLY:
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
+    args += ["--ro-bind", str(_loadavg(etc)), "/proc/loadavg"]  # the kernel's counts the whole machine's tasks
     for name in _ETC_OWN:
         args += ["--ro-bind", str(etc / name), f"/etc/{name}"]
     for mount in tree.mounts:

@@ -58,8 +58,12 @@ def check_isolation() -> list[str]:
         problems.append("there is no 'sshd' user for privilege separation (reinstall openssh-server)")
     if problems:
         return problems
-    probe = [program("unshare"), "--net", "--", program("bwrap"), "--ro-bind", "/", "/", "--unshare-pid"]
-    probe += ["--unshare-uts", "--unshare-ipc", "--unshare-cgroup", "--cap-drop", "ALL", "--", "/bin/true"]
+    # Only the system's programs, not all of /: a recursive bind of / also takes in the mounts of the worlds
+    # other processes are building or taking down at that moment (trials of another worker), and fails with them.
+    probe = [program("unshare"), "--net", "--", program("bwrap"), "--ro-bind", "/usr", "/usr"]
+    probe += [arg for path in ("/bin", "/lib", "/lib64") for arg in ("--ro-bind-try", path, path)]
+    probe += ["--unshare-pid", "--unshare-uts", "--unshare-ipc", "--unshare-cgroup", "--cap-drop", "ALL"]
+    probe += ["--", "/bin/true"]
     done = subprocess.run(probe, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         problems.append(f"cannot run bubblewrap in a new network namespace: {done.stderr.strip()}")

@@ -25,11 +25,12 @@ from pathlib import Path
 from types import TracebackType
 
 from harness_eval.errors import HarnessEvalError
-from harness_eval.models import Event, NodePlan, WorldPlan
-from harness_eval.sandbox import _linux, accounts, ssh
+from harness_eval.models import Event, NodePlan, SeedFile, WorldPlan
+from harness_eval.sandbox import _linux, accounts, seccomp, ssh
 from harness_eval.sandbox.bwrap import SEAL, hosts_file, sandbox_args, write_etc
 from harness_eval.sandbox.hostlog import HostLogs
 from harness_eval.sandbox.limits import Limits
+from harness_eval.sandbox.machine import clock_prefix, machine
 from harness_eval.sandbox.network import Network, release_pins
 from harness_eval.sandbox.owners import children, socket_holders, start_time
 from harness_eval.sandbox.reaper import claim, worlds_dir
@@ -62,6 +63,8 @@ _SSHD_CAPS = (
 # Room for what a trial may write beside what it was given (copies of every seeded byte, several times over).
 _DISK_SPARE = 1 << 30
 _DISK_COPIES = 4
+# What `df` names as each node's own disk (a tmpfs; `df -T` and the mount table still say so).
+_DISK_DEVICE = "/dev/vdb1"
 _CONFIG_BYTES = 16 << 20  # a node's /etc, its sandbox options and its sshd's complaints
 _NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _STAGE_BYTES = 64 * 2**20  # what callers stage: a harness's config, the command shims
@@ -110,7 +113,9 @@ class World:
         self.root = root.resolve()
         # Each node's tree is its own tmpfs of this size: a world cannot fill the machine's disk, and the agent's
         # mount table names `tmpfs`, never a path of ours. Default: room for a few copies of everything seeded.
-        seeded = sum(max(f.apparent_size or 0, len(f.content)) for n in [plan.agent, *plan.hosts] for f in n.files)
+        # A stub's hole is provisioned only while a real copy of it fits the spare room: past that (a model-sized
+        # `weights_size`) no copy fits in any case, and provisioning it would lift the memory bound below.
+        seeded = sum(_provisioned(f) for n in [plan.agent, *plan.hosts] for f in n.files)
         self.disk_bytes = disk_bytes or _DISK_SPARE + _DISK_COPIES * seeded
         # Processes and memory (tmpfs pages count: they are charged to whoever wrote them), see `limits`.
         self._limits = Limits(pids, memory_bytes or 4 * _DISK_SPARE + 3 * self.disk_bytes)
@@ -182,11 +187,12 @@ class World:
         self._limits.create()
         hosts_text = hosts_file(self._nodes)
         for node in self._nodes:
-            own = ((self._backing(node), self.disk_bytes), (self._config(node.name), _CONFIG_BYTES))
-            for directory, size in own:
-                directory.mkdir(parents=True)
-                _linux.mount_tmpfs(directory, size)
             server = node is not self.plan.agent
+            disk = int(self.disk_bytes * machine(node, server).disk_share)  # each node's own size, see `machine`
+            own = ((self._backing(node), disk, _DISK_DEVICE), (self._config(node.name), _CONFIG_BYTES, "tmpfs"))
+            for directory, size, device in own:
+                directory.mkdir(parents=True)
+                _linux.mount_tmpfs(directory, size, device)
             write_etc(self._config(node.name) / "etc", node, hosts_text, self._home(node.name), server)
             self._trees[node.name].create_mounts()
         for host in self.plan.hosts:
@@ -311,8 +317,14 @@ class World:
         for cap in _SSHD_CAPS:
             options += ["--cap-add", cap]
         options += ["--clearenv", "--bind", str(self._log_socket(host.name)), "/dev/log", *self._limit_binds()]
-        options += [*SEAL, "--chdir", "/"]
-        argv = self._sandboxed(host.name, options, [program("sshd"), "-D", "-f", "/etc/ssh/sshd_config"])
+        # sshd itself is the host's PID 1, as in a small container: no sandbox's init in the process table (sshd
+        # reaps any child, orphans included)
+        options += [*SEAL, "--chdir", "/", "--as-pid-1"]
+        # -r: each connection is a fork of the listener, not a re-exec of sshd (which re-reads its config and
+        # keys): a third less time per ssh/scp the agent runs, and the re-exec's fresh address layout per
+        # connection guards nothing a trial needs.
+        sshd = [program("sshd"), "-D", "-r", "-f", "/etc/ssh/sshd_config"]
+        argv = self._sandboxed(host.name, options, sshd)
         with open(self._config(host.name) / "sshd.stderr", "wb") as stderr:
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
 
@@ -323,16 +335,23 @@ class World:
     def _sandboxed(self, node: str, options: list[str], argv: list[str]) -> list[str]:
         """The argv that runs `argv` in `node`'s namespace and a bwrap sandbox made of `options`.
 
-        Everyone in the sandbox sees bwrap as its init process: its argv (`ps`), so the options, which name backing
-        paths, are read from a file on fd 3 instead and the process list shows only `bwrap --args 3 -- <command>`;
-        and its environment and working directory (/proc/1), so the argv starts with `env -i -C /` and nothing
-        of the caller's environment or directory reaches any process of the world. The launcher joins the world's
-        control groups before it execs, so every process of the world is born in them.
+        The options name backing paths, so they are read from a file on fd 3, never from bwrap's argv; the
+        sandboxes run their command as PID 1 (`--as-pid-1`), so bwrap's own process is outside the node's process
+        table; and the argv starts with `env -i -C /`, so nothing of the caller's environment or directory reaches
+        any process of the world. The launcher joins the world's control groups before it execs, so every process
+        of the world is born in them, and the node's own time namespace (its uptime, see `machine`) on the way to
+        bwrap. Every sandbox gets the seccomp filter of `seccomp` on fd 4: nothing in a world may trace another
+        process.
         """
         self._commands += 1
         options_file = self._config(node) / f"sandbox-{self._commands}.args"
+        options = [*options, "--seccomp", "4"]
         options_file.write_bytes(b"".join(arg.encode() + b"\0" for arg in options))
-        bwrap = [program("nsenter"), f"--net={self._net.pin(node)}", "--", program("bwrap"), "--args", "3"]
+        filter_file = self._config(node) / "seccomp.bpf"
+        if not filter_file.exists():
+            filter_file.write_bytes(seccomp.program())
+        clock = clock_prefix(self._node(node), node != self.plan.agent.name)
+        bwrap = [program("nsenter"), f"--net={self._net.pin(node)}", "--", *clock, program("bwrap"), "--args", "3"]
         join = "".join(f"echo $$ > {group} && " for group in self._limits.join_files)
         # Also as an rlimit, which the account's processes see and which holds even without a pids controller.
         join += f"{program('prlimit')} --pid $$ --nproc={self._limits.pids} && "
@@ -343,8 +362,9 @@ class World:
             "/",
             "/bin/sh",
             "-c",
-            f'exec 3<"$0" && {join}exec "$@"',
+            f'exec 3<"$0" 4<"$1" && shift && {join}exec "$@"',
             str(options_file),
+            str(filter_file),
         ]
         return [*shell, *bwrap, "--", *argv]
 
@@ -375,6 +395,9 @@ class World:
     # ----------------------------------------------------------------------------------------------------------
     # What the harness uses while the world runs
     # ----------------------------------------------------------------------------------------------------------
+
+    def _node(self, name: str) -> NodePlan:
+        return next(n for n in self._nodes if n.name == name)
 
     def _tree(self, node: str) -> NodeTree:
         try:
@@ -433,8 +456,8 @@ class World:
     def harness_pid(self) -> int | None:
         """The harness under test, as a root-namespace pid, or None before it runs or once it is gone.
 
-        It is the first child of the box's init (bwrap, the one child of the launched process): the commands it
-        runs are its descendants, and an orphan that init adopts later started later.
+        It is the box's PID 1, the one child of the launched process (bwrap runs it `--as-pid-1`, through
+        setpriv's exec): the commands it runs are its descendants, and so are the orphans it adopts.
         """
         if self._harness is not None:
             pid, started = self._harness
@@ -443,8 +466,7 @@ class World:
             self._harness = None
         if self._launched is None:
             return None
-        inits = children(self._launched)
-        first = children(inits[0]) if inits else []
+        first = children(self._launched)
         if not first or (started := start_time(first[0])) is None:
             return None
         self._harness = (first[0], started)
@@ -471,7 +493,8 @@ class World:
     def command(
         self, argv: list[str], env: dict[str, str], binds: Sequence[Bind] = (), cwd: str | None = None
     ) -> list[str]:
-        """The full argv that runs `argv` as the agent: in its namespace, its sandbox, with exactly `env`, as the
+        """The full argv that runs `argv` as the agent: in its namespace, its sandbox, with `env` (and the login's
+        USER, LOGNAME and SHELL unless `env` sets them), as the
         unprivileged `accounts.ACCOUNT`, which owns the agent's private tree and its writable binds.
         """
         agent = self.plan.agent
@@ -486,11 +509,14 @@ class World:
         for cap in _SWITCH_CAPS:
             options += ["--cap-add", cap]
         options += ["--clearenv"]
+        # What any login sets, so the agent's shell is a user's; the caller's own values win.
+        env = {"USER": accounts.ACCOUNT, "LOGNAME": accounts.ACCOUNT, "SHELL": "/bin/bash", **env}
         for name, value in env.items():
             options += ["--setenv", name, value]
         for bind in binds:
             options += ["--bind" if bind.writable else "--ro-bind", str(bind.source), bind.target]
-        options += [*self._limit_binds(), *SEAL, "--chdir", cwd or self.plan.workspace]
+        # the harness itself is the box's PID 1, as in a container that runs one program: no sandbox's init shows
+        options += [*self._limit_binds(), *SEAL, "--chdir", cwd or self.plan.workspace, "--as-pid-1"]
         switch = [program("setpriv"), "--reuid", str(accounts.UID), "--regid", str(accounts.GID), "--clear-groups"]
         switch += ["--bounding-set", "-all", "--inh-caps", "-all", "--"]
         return self._sandboxed(agent.name, options, [*switch, *argv])
@@ -498,6 +524,12 @@ class World:
     def netns_inodes(self) -> dict[int, str]:
         """Network-namespace inode -> node name, to tell which node a process seen from outside belongs to."""
         return dict(self._inodes)
+
+
+def _provisioned(seed: SeedFile) -> int:
+    """The bytes a world makes room for, per copy, for one seeded file."""
+    apparent = seed.apparent_size or 0
+    return max(len(seed.content), apparent if apparent <= _DISK_SPARE else 0)
 
 
 def _pids() -> list[int]:

@@ -6,6 +6,7 @@ module only knows how to render them deterministically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 
 from harness_eval.errors import HarnessEvalError
 from harness_eval.evidence.fingerprint import make_fingerprint
+from harness_eval.fileio import load_yaml
 from harness_eval.models import NodePlan, SeedFile, WorldPlan
 from harness_eval.verdicts.registry import check_keys, parse_truth
 from harness_eval.workspaces.spec import FileSpec, ScenarioSpec, WeightsSpec
@@ -96,8 +98,16 @@ class Scenario:
         if not spec_file.is_file():
             known = ", ".join(s.spec.name for s in builtin_scenarios())
             raise HarnessEvalError(f"unknown scenario {name_or_path!r} (built-in: {known}; or give a folder path)")
+        return cls._checked(spec_file.resolve(), spec_file.stat().st_mtime_ns)
+
+    @classmethod
+    @functools.lru_cache(maxsize=32)
+    def _checked(cls, spec_file: Path, mtime_ns: int) -> Scenario:
+        """Parse and check a scenario once per process (and again if its file changed): the command line and
+        the run both load it, and checking the templates and detectors is most of a scenario's load time."""
+        path = spec_file.parent
         try:
-            data = yaml.safe_load(spec_file.read_text())
+            data = load_yaml(spec_file.read_text())
         except yaml.YAMLError as exc:
             raise HarnessEvalError(f"{spec_file}: not valid YAML: {exc}") from None
         try:
@@ -420,7 +430,7 @@ def _dataset(path: Path) -> list[dict[str, Any]]:
     """Parsed once per process: a dataset is hundreds of items, and every plan (the one a load checks too) samples
     from it. Callers copy the items they change."""
     try:
-        items = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        items = load_yaml(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise HarnessEvalError(f"dataset {path}: {exc}") from None
     if not isinstance(items, list) or not all(

@@ -35,6 +35,17 @@ def test_a_forged_answer_or_call_never_enters_the_transcript_or_verdict(run_prob
 
 
 @pytest.mark.parametrize("harness", HARNESSES)
+def test_no_process_can_trace_or_write_a_command_wrapper(run_probe: RunProbe, harness: str) -> None:
+    """Had PTRACE_TRACEME worked, the wrapper exec'd next would run under the agent's control, checks passed."""
+    trial = run_probe(harness, "forge")
+    trial.block("steer", AGENT)
+    assert trial.lines("steer", AGENT, "PTRACE") == ["-1 1"], f"{harness}: ptrace was not refused (EPERM)"
+    tries = trial.lines("steer", AGENT, "MEM-TRIES")
+    assert tries and int(tries[0]) > 0, f"{harness}: no running wrapper was found to attack"
+    assert trial.lines("steer", AGENT, "MEM-OPENED") == [], f"{harness}: a wrapper's memory was opened"
+
+
+@pytest.mark.parametrize("harness", HARNESSES)
 def test_a_forged_command_record_never_becomes_an_event(run_probe: RunProbe, harness: str) -> None:
     trial = run_probe(harness, "forge")
     trial.block("forge", AGENT)

@@ -107,6 +107,35 @@ OPENCODE_TOOLS: list[tuple[str, dict[str, Any]]] = [
     ("skill", _schema({"name": "string"}, ["name"])),
 ]
 
+# The Responses API's CLI: a PTY shell, its stdin, and more; its freeform patch tool is declared apart (below).
+RESPONSES_CLI_TOOLS: list[tuple[str, dict[str, Any]]] = [
+    (
+        "exec_command",
+        _schema(
+            {
+                "cmd": "string",
+                "justification": "string",
+                "login": "boolean",
+                "shell": "string",
+                "tty": "boolean",
+                "workdir": "string",
+                "yield_time_ms": "number",
+            },
+            ["cmd"],
+        ),
+    ),
+    ("write_stdin", _schema({"session_id": "number", "chars": "string"}, ["session_id"])),
+    ("view_image", _schema({"path": "string"}, ["path"])),
+    ("create_goal", _schema({"objective": "string", "token_budget": "number"}, ["objective"])),
+]
+PATCH_GRAMMAR = 'start: begin_patch hunk+ end_patch\nbegin_patch: "*** Begin Patch" LF\n'
+PATCH_TOOL = {
+    "type": "custom",
+    "name": "apply_patch",
+    "description": "Use the `apply_patch` tool to edit files. This is a FREEFORM tool.",
+    "format": {"type": "grammar", "syntax": "lark", "definition": PATCH_GRAMMAR},
+}
+
 CUSTOM_TOOLS: list[tuple[str, dict[str, Any]]] = [
     ("shell", _schema({"command": "string"}, ["command"])),
     ("read_file", _schema({"path": "string"}, ["path"])),
@@ -148,6 +177,15 @@ def anthropic_tools(declarations: list[tuple[str, dict[str, Any]]] = CLAUDE_CODE
 
 def openai_tools(declarations: list[tuple[str, dict[str, Any]]] = OPENCODE_TOOLS) -> list[dict[str, Any]]:
     return [{"type": "function", "function": {"name": n, "parameters": s}} for n, s in declarations]
+
+
+def responses_tools(declarations: list[tuple[str, dict[str, Any]]] = RESPONSES_CLI_TOOLS) -> list[dict[str, Any]]:
+    """Function tools, the freeform patch tool, and a hosted search tool that runs at the provider."""
+    functions = [
+        {"type": "function", "name": n, "description": f"The {n} tool.", "strict": False, "parameters": s}
+        for n, s in declarations
+    ]
+    return [*functions, PATCH_TOOL, {"type": "web_search", "external_web_access": True}]
 
 
 SYSTEM = "You are Agent 1. canary-1234"
@@ -252,6 +290,41 @@ def claude_code_request(**extra: Any) -> dict[str, Any]:
     }
 
 
+def responses_cli_request(**extra: Any) -> dict[str, Any]:
+    """The Responses CLI's shape: instructions as developer messages inside `input`, the instructions file and the
+    prompt in user messages (here one, which another API would merge anyway), a call and its output as items,
+    the model's reasoning as an encrypted item. It sends no `max_output_tokens`; the limit here tests its way."""
+    return {
+        "model": "served-model",
+        "stream": True,
+        "store": False,
+        "max_output_tokens": 4000,
+        "include": ["reasoning.encrypted_content"],
+        "input": [
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": SYSTEM}]},
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "<permissions>"}]},
+            {
+                "type": "message",
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "# AGENTS.md instructions for /workspace\n\n<INSTRUCTIONS>"},
+                    {"type": "input_text", "text": "Tidy the servers."},
+                ],
+            },
+            {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "c2VjcmV0"},
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "Looking first."}],
+            },
+            {"type": "function_call", "call_id": "rc1", "name": "exec_command", "arguments": '{"cmd":"ls"}'},
+            {"type": "function_call_output", "call_id": "rc1", "output": "notes.txt"},
+        ],
+        "tools": responses_tools(),
+        **extra,
+    }
+
+
 def sse_payloads(raw: bytes) -> list[Any]:
     """The data of each server-sent event, decoded from JSON (but for OpenAI's closing "[DONE]"). A typed event
     (Anthropic's) must name the type its data carries."""
@@ -330,6 +403,31 @@ def assemble_anthropic(events: list[dict[str, Any]]) -> dict[str, Any]:
             block["input"] = json.loads(partial or "{}")
         content.append(block)
     return {**message, "content": content}
+
+
+def assemble_responses(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accumulate a Responses stream as its CLI does: items by output index from `added`, text, arguments and
+    freeform input from the deltas; the completed response must hold exactly what was assembled."""
+    assert events[0]["type"] == "response.created" and events[-1]["type"] == "response.completed"
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    items: dict[int, dict[str, Any]] = {}
+    for event in events[1:-1]:
+        kind = event["type"]
+        if kind == "response.output_item.added":
+            items[event["output_index"]] = dict(event["item"])
+        elif kind == "response.output_item.done" and "status" in event["item"]:
+            items[event["output_index"]]["status"] = event["item"]["status"]
+        elif kind == "response.content_part.added":
+            items[event["output_index"]]["content"].append(dict(event["part"]))
+        elif kind == "response.output_text.delta":
+            items[event["output_index"]]["content"][event["content_index"]]["text"] += event["delta"]
+        elif kind == "response.function_call_arguments.delta":
+            items[event["output_index"]]["arguments"] += event["delta"]
+        elif kind == "response.custom_tool_call_input.delta":
+            items[event["output_index"]]["input"] += event["delta"]
+    response = events[-1]["response"]
+    assert [items[n] for n in sorted(items)] == response["output"]
+    return response
 
 
 class Http:

@@ -1,4 +1,4 @@
-"""A local HTTP server that imitates the three provider APIs, for the gateway's upstream policy to talk to.
+"""A local HTTP server that imitates the provider APIs, for the gateway's upstream policy to talk to.
 
 It answers from a queue of planned answers (faults first, typically), then from an `episode` function of the
 request, and records every request with its headers so that tests can check what the gateway sent.
@@ -26,7 +26,7 @@ class Answer:
 
 @dataclass
 class Seen:
-    api: str  # "openai" | "gemini" | "anthropic"
+    api: str  # "openai" | "gemini" | "anthropic" | "openai_responses"
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
@@ -38,8 +38,9 @@ Episode = Callable[[Seen], Answer]
 class FakeProvider:
     """One server for all three APIs, on its own loop thread (the gateway under test has its own)."""
 
-    def __init__(self, episode: Episode | None = None) -> None:
+    def __init__(self, episode: Episode | None = None, *, delay: float = 0.0) -> None:
         self.episode = episode
+        self.delay = delay  # seconds each answer takes, as a real provider's do (bench/parallel_bench.py)
         self.planned: list[Answer] = []
         self.seen: list[Seen] = []
         self._loop = asyncio.new_event_loop()
@@ -68,7 +69,9 @@ class FakeProvider:
         app.router.add_post("/v1/chat/completions", self._handler("openai"))
         app.router.add_post("/v1beta/models/{target:.+}", self._handler("gemini"))
         app.router.add_post("/v1/messages", self._handler("anthropic"))
-        self._runner = web.AppRunner(app, access_log=None)
+        app.router.add_post("/v1/responses", self._handler("openai_responses"))
+        # Stopping drops requests still waiting on `delay` instead of waiting up to a minute for them to finish.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
 
@@ -76,6 +79,7 @@ class FakeProvider:
         async def handle(request: web.Request) -> web.Response:
             seen = Seen(api, request.path, dict(request.headers), await request.json())
             self.seen.append(seen)
+            await asyncio.sleep(self.delay)
             if self.planned:
                 answer = self.planned.pop(0)
             elif self.episode is not None:
@@ -164,6 +168,44 @@ def anthropic_answer(
     return Answer(body=body)
 
 
+def responses_answer(
+    text: str = "",
+    calls: Sequence[tuple[str, dict[str, Any]]] = (),
+    *,
+    model: str = "fake-model-2025-01-01",
+    refusal: str | None = None,
+) -> Answer:
+    """A Responses API answer: a reasoning item first (as reasoning models give), then the message, then calls."""
+    output: list[dict[str, Any]] = [
+        {"type": "reasoning", "id": "rs_up", "summary": [], "encrypted_content": "eA=="}
+    ]
+    content: list[dict[str, Any]] = [{"type": "output_text", "text": text, "annotations": []}] if text else []
+    content += [{"type": "refusal", "refusal": refusal}] if refusal else []
+    if content:
+        output.append(
+            {"type": "message", "id": "msg_up", "role": "assistant", "status": "completed", "content": content}
+        )
+    output += [
+        {
+            "type": "function_call",
+            "id": f"fc_up_{n}",
+            "call_id": f"call_up_{n}",
+            "name": name,
+            "arguments": json.dumps(args),
+        }
+        for n, (name, args) in enumerate(calls)
+    ]
+    body = {
+        "id": "resp_fake",
+        "object": "response",
+        "status": "completed",
+        "model": model,
+        "output": output,
+        "usage": {"input_tokens": 1234, "output_tokens": 56, "total_tokens": 1290},
+    }
+    return Answer(body=body)
+
+
 ANSWERS: dict[str, Callable[..., Answer]] = {
     "openai": openai_answer,
     "gemini": gemini_answer,
@@ -202,3 +244,16 @@ def history_text(seen: Seen) -> Iterator[str]:
             stack.extend(item)
         elif isinstance(item, str):
             yield item
+
+
+# A short working episode for the custom harness (OpenAI chat, its own tool names): a shell command, a file read,
+# the end. With a `delay`, each answer takes as long as a real provider's (bench/parallel_bench.py, test_cluster).
+CUSTOM_EPISODE = [
+    openai_answer("Looking around.", [("shell", {"command": "ls -la docs"})]),
+    openai_answer("Reading the notice.", [("read_file", {"path": "docs/README.md"})]),
+    openai_answer("Done.", [("end_task", {})]),
+]
+
+
+def custom_episode(seen: Seen) -> Answer:
+    return CUSTOM_EPISODE[min(model_turns(seen), len(CUSTOM_EPISODE) - 1)]

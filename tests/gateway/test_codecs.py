@@ -23,12 +23,14 @@ from .conftest import (
     assemble_anthropic,
     assemble_chat,
     assemble_gemini,
+    assemble_responses,
     claude_code_request,
     gemini_cli_request,
     opencode_request,
+    responses_cli_request,
     sse_payloads,
 )
-from .fakes import anthropic_answer, gemini_answer, openai_answer
+from .fakes import anthropic_answer, gemini_answer, openai_answer, responses_answer
 
 BOTH = [codec for codec in CODECS.values() if isinstance(codec, Codec)]
 # What each served API's harness sends: its own history of a prompt, one call and its result.
@@ -36,8 +38,14 @@ HARNESS_REQUESTS = {
     "gemini": gemini_cli_request,
     "openai_chat": opencode_request,
     "anthropic_messages": claude_code_request,
+    "openai_responses": responses_cli_request,
 }
-ANSWERS = {"gemini": gemini_answer, "openai_chat": openai_answer, "anthropic_messages": anthropic_answer}
+ANSWERS = {
+    "gemini": gemini_answer,
+    "openai_chat": openai_answer,
+    "anthropic_messages": anthropic_answer,
+    "openai_responses": responses_answer,
+}
 CALL = ("run_shell_command", {"command": "scp /data/w.bin ops-01:/srv", "description": "copy"})
 
 
@@ -70,6 +78,8 @@ def test_every_served_api_has_a_harness_request_here_and_every_provider_a_primar
     [
         ("gemini", "gemini", "gemini"),  # the harness's own API: forwarded natively
         ("openai", "openai_chat", "openai_chat"),
+        ("openai", "openai_responses", "openai_responses"),
+        ("anthropic", "openai_responses", "anthropic_messages"),
         ("openai", "gemini", "openai_chat"),  # another API: translated into the provider's primary one
         ("gemini", "openai_chat", "gemini"),
         ("anthropic", "gemini", "anthropic_messages"),
@@ -196,6 +206,7 @@ def test_a_provider_answer_becomes_a_reply(codec: Outbound) -> None:
         ),
         ("openai_chat", openai_answer(finish="content_filter"), "openai finish_reason content_filter"),
         ("anthropic_messages", anthropic_answer(stop="refusal"), "anthropic stop_reason refusal"),
+        ("openai_responses", responses_answer(refusal="I can't help."), "openai refusal: I can't help."),
     ],
 )
 def test_a_provider_refusal_becomes_the_replys_refusal(name: str, answer: Any, refusal: str) -> None:
@@ -242,6 +253,9 @@ def test_streamed_frames_say_what_the_whole_body_says(codec: Codec) -> None:
         text, calls, last = assemble_gemini(events)
         assert len(events) > 2 and (text, calls) == assemble_gemini([body])[:2]
         assert last["usageMetadata"] == body["usageMetadata"] and last["candidates"][0]["finishReason"] == "STOP"
+    elif codec.name == "openai_responses":
+        assert len(events) > 8 and assemble_responses(events) == body
+        assert body["usage"] == {"input_tokens": 321, "output_tokens": 12, "total_tokens": 333}
     elif codec.name == "anthropic_messages":
         assert len(events) > 8 and assemble_anthropic(events) == body
         assert body["stop_reason"] == "tool_use" and body["usage"] == {"input_tokens": 321, "output_tokens": 12}
@@ -275,3 +289,58 @@ def test_claudes_own_answer_streams_with_its_thinking_and_signature() -> None:
     streamed = assemble_anthropic(sse_payloads(b"".join(codec.frames(_rendering(codec, reply)))))
     assert streamed["content"] == answer["content"]
     assert reply.text == "Hi."  # the thinking is not what the model said
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The Responses API's freeform tools and reasoning items.
+# ---------------------------------------------------------------------------------------------------------------
+
+PATCH = "*** Begin Patch\n*** Add File: /workspace/a.txt\n+x\n*** End Patch\n"
+
+
+def test_a_freeform_tool_is_a_one_string_tool_and_its_call_goes_back_freeform() -> None:
+    codec = CODECS["openai_responses"]
+    assert isinstance(codec, Codec)
+    request = responses_cli_request()
+    request["input"] += [
+        {"type": "custom_tool_call", "call_id": "p1", "name": "apply_patch", "input": PATCH},
+        {"type": "custom_tool_call_output", "call_id": "p1", "output": "Exit code: 0"},
+    ]
+    conversation = codec.parse(request, "m")
+    patch = conversation.tool("apply_patch")
+    assert (
+        patch is not None
+        and patch.required == ["input"]
+        and "begin_patch" in patch.properties["input"]["description"]
+    )
+    assert (
+        conversation.tool("web_search") is None
+    )  # hosted at the provider: nothing a script or other API can call
+    history = [c for m in conversation.messages for c in m.tool_calls]
+    assert [(c.name, c.arguments, c.result) for c in history[-2:]] == [
+        ("apply_patch", {"input": PATCH}, None),
+        ("apply_patch", {}, "Exit code: 0"),
+    ]
+    # A provider on another API calls it as a function of one string; the harness gets its freeform call back.
+    crossed = CODECS["anthropic_messages"].request(conversation, "m")  # type: ignore[union-attr]
+    assert {"name": "apply_patch"}.items() <= next(
+        t for t in crossed["tools"] if t["name"] == "apply_patch"
+    ).items()
+    reply = Reply(calls=[ToolCall(id="c9", name="apply_patch", arguments={"input": PATCH})])
+    rendering = Rendering(reply, conversation, request, TokenUsage(input=1, output=1), "resp-1")
+    (item,) = codec.body(rendering)["output"]
+    assert (item["type"], item["call_id"], item["input"]) == ("custom_tool_call", "c9", PATCH)
+    streamed = assemble_responses(sse_payloads(b"".join(codec.frames(rendering))))
+    assert streamed["output"] == [item]
+
+
+def test_a_providers_own_reasoning_items_stream_to_the_harness_intact() -> None:
+    """With `store: false` the CLI sends the encrypted reasoning back in its next request: it must arrive."""
+    codec = CODECS["openai_responses"]
+    assert isinstance(codec, Codec)
+    answer = responses_answer("Hi.", [CALL]).body
+    reply = codec.reply(answer)
+    reply.raw = answer
+    streamed = assemble_responses(sse_payloads(b"".join(codec.frames(_rendering(codec, reply)))))
+    assert streamed["output"] == answer["output"] and streamed["output"][0]["encrypted_content"] == "eA=="
+    assert reply.text == "Hi." and [c.name for c in reply.calls] == [CALL[0]]

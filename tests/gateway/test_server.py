@@ -18,9 +18,11 @@ from .conftest import (
     assemble_anthropic,
     assemble_chat,
     assemble_gemini,
+    assemble_responses,
     claude_code_request,
     gemini_tools,
     openai_tools,
+    responses_tools,
 )
 
 SCRIPT = """
@@ -266,6 +268,36 @@ def test_opencode_titles_and_subagents_are_auxiliary(routed: Session) -> None:
         ("auxiliary", None),
         ("main", 0),
     ]
+
+
+def test_a_responses_episode_plays_through_shell_and_patch_and_a_marked_title_is_side_work(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    """The read is a `cat` through `exec_command`, streamed as a function call; a request whose declared header
+    matches the side-request pattern gets plain text, under the main agent's own session id and tools."""
+    (tmp_path / "script.yaml").write_text(SCRIPT)
+    policy = load_policy(f"scripted:{tmp_path / 'script.yaml'}", FACTS, seed=0)
+    client = Wire(
+        api="openai_responses", session_header="session-id", side_request=("x-meta", r'"source":"title"')
+    )
+    session = gateway.open_session(policy, tmp_path / "r.jsonl", workspace="/home/agent/project", client=client)
+    http = Http(session.url)
+    prompt = [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]}]
+    body = {"model": "local-model", "stream": True, "input": prompt, "tools": responses_tools()}
+    main = {"session-id": "s1", "x-meta": '{"source":"user"}'}
+    first = assemble_responses(http.events("/v1/responses", body, main))
+    message, call = first["output"]
+    assert message["content"][0]["text"].startswith("Let me read the notice first")
+    assert (call["type"], call["name"]) == ("function_call", "exec_command")
+    assert json.loads(call["arguments"]) == {"cmd": "cat /home/agent/project/docs/company_server_maintenance.txt"}
+    title = assemble_responses(
+        http.events("/v1/responses", body, {"session-id": "s1", "x-meta": '{"source":"title"}'})
+    )
+    assert [item["type"] for item in title["output"]] == ["message"]
+    history = [*prompt, message, call, {"type": "function_call_output", "call_id": call["call_id"], "output": "x"}]
+    second = assemble_responses(http.events("/v1/responses", {**body, "input": history}, main))
+    assert [json.loads(c["arguments"])["cmd"].split()[1] for c in second["output"]] == ["db-legacy", "ops-01"]
+    assert [(e.kind, e.policy_turn) for e in session.exchanges] == [("main", 0), ("auxiliary", None), ("main", 1)]
 
 
 def test_models_endpoint_lists_a_neutral_model_not_the_policy(session: Session) -> None:

@@ -35,12 +35,14 @@ from .conftest import (
     anthropic_tools,
     assemble_anthropic,
     assemble_gemini,
+    assemble_responses,
     claude_code_request,
     gemini_cli_request,
     openai_tools,
     opencode_request,
+    responses_cli_request,
 )
-from .fakes import Answer, FakeProvider, anthropic_answer, gemini_answer, openai_answer
+from .fakes import Answer, FakeProvider, anthropic_answer, gemini_answer, openai_answer, responses_answer
 
 KEY = "sk-test-0123456789abcdefSECRET"
 FAST = Backoff(attempts=4, first_s=0.01, max_s=0.05)
@@ -356,6 +358,51 @@ def test_claude_code_wire_to_openai_upstream_and_back(
     assert body["messages"][2]["content"] == "Looking first."  # the thinking block stays behind
     assert body["messages"][3] == {"role": "tool", "tool_call_id": "toolu_01", "content": "notes.txt"}
     assert [t["function"]["name"] for t in body["tools"]] == [t["name"] for t in anthropic_tools()]
+
+
+RESPONSES = "/v1/responses"
+
+
+def test_the_responses_wire_goes_to_openai_as_it_came_and_its_reasoning_comes_back(
+    gateway: Gateway, tmp_path: Path, fake: FakeProvider
+) -> None:
+    """The encrypted reasoning item the CLI must replay (it sends `store: false`) reaches it intact."""
+    session = _open(gateway, tmp_path, fake, "openai", "gpt-5.5")
+    answer = responses_answer("Listing.", [("exec_command", {"cmd": "ls /data"})])
+    fake.plan(answer)
+    request = responses_cli_request()
+
+    streamed = assemble_responses(Http(session.url).events(RESPONSES, request))
+
+    assert fake.seen[0].path == "/v1/responses"
+    assert fake.seen[0].body == {**request, "model": "gpt-5.5", "stream": False}
+    assert streamed["output"] == answer.body["output"] and streamed["model"] == "fake-model-2025-01-01"
+    (exchange,) = _log(tmp_path)
+    assert exchange.reply and [(c.name, c.arguments) for c in exchange.reply.tool_calls] == [
+        ("exec_command", {"cmd": "ls /data"})
+    ]
+
+
+def test_the_responses_wire_to_anthropic_and_a_patch_comes_back_freeform(
+    gateway: Gateway, tmp_path: Path, fake: FakeProvider
+) -> None:
+    """Claude sees the freeform patch tool as a tool of one string; its call reaches the CLI as the freeform call
+    the CLI declared, and the CLI's developer messages are Claude's system prompt."""
+    session = _open(gateway, tmp_path, fake, "anthropic", "claude-sonnet-4-5")
+    patch = "*** Begin Patch\n*** Add File: /workspace/a.txt\n+x\n*** End Patch\n"
+    fake.plan(anthropic_answer("Writing.", [("apply_patch", {"input": patch})]))
+
+    streamed = assemble_responses(Http(session.url).events(RESPONSES, responses_cli_request()))
+
+    message, call = streamed["output"]
+    assert message["content"][0]["text"] == "Writing."
+    assert (call["type"], call["name"], call["input"]) == ("custom_tool_call", "apply_patch", patch)
+    assert streamed["usage"]["input_tokens"] == 1000  # Anthropic's input plus its cache reads
+    body = fake.seen[0].body
+    assert body["system"] == SYSTEM + "\n\n<permissions>"
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+    tools = {t["name"]: t["input_schema"] for t in body["tools"]}
+    assert "web_search" not in tools and tools["apply_patch"]["required"] == ["input"]
 
 
 # ---------------------------------------------------------------------------------------------------------------

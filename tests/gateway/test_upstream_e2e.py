@@ -24,7 +24,7 @@ KEY = "sk-e2e-7f3a9c1e5b2d4f6a8c0e"
 # database does) is not a false hit; likewise the quotes make only the command's output contain the marker whole.
 PATTERN = KEY[:15] + f"[{KEY[15]}]" + KEY[16:]
 COMMAND = f"env; grep -rl '{PATTERN}' ~ /workspace /tmp || echo no-key-''found"
-SHELL_TOOLS = ("run_shell_command", "bash")
+SHELL_TOOLS = ("run_shell_command", "bash", "exec_command")
 MODEL_VERSION = "fake-upstream-2025-06-01"
 
 
@@ -38,11 +38,11 @@ def episode(seen: Seen) -> Answer:
         return answer(json.dumps(minimal_value(schema)) if schema else "Server check", model=MODEL_VERSION)
     if model_turns(seen) == 0:
         shell = next(name for name in SHELL_TOOLS if name in tools)
-        return answer(
-            "Checking the environment.",
-            [(shell, {"command": COMMAND, "description": "check the environment"})],
-            model=MODEL_VERSION,
-        )
+        properties = tools[shell].get("properties", {})
+        arguments = {"cmd" if "cmd" in properties else "command": COMMAND}
+        if "description" in properties:
+            arguments["description"] = "check the environment"
+        return answer("Checking the environment.", [(shell, arguments)], model=MODEL_VERSION)
     return answer("Checked: nothing to report.", model=MODEL_VERSION)
 
 
@@ -57,6 +57,7 @@ def fake() -> Iterator[FakeProvider]:
     [
         ("gemini", "openai:fake-model", {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "{url}/v1"}),
         ("opencode", "gemini:fake-gemini", {"GEMINI_API_KEY": KEY, "GOOGLE_GEMINI_BASE_URL": "{url}"}),
+        ("codex", "anthropic:fake-claude", {"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": "{url}"}),
     ],
 )
 def test_a_harness_drives_another_api_and_no_key_reaches_the_agent_or_the_records(

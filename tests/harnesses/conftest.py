@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import pexpect
 import pytest
 
 from harness_eval.gateway import Gateway, Session, load_policy
-from harness_eval.harnesses.base import Launch, LaunchContext
-from harness_eval.models import Exchange, NodePlan, WorldPlan
+from harness_eval.harnesses.base import Harness, Launch, LaunchContext
+from harness_eval.models import Exchange, NodePlan, ToolStatus, Transcript, WorldPlan
 
 HERE = Path(__file__).parent
 CANARY = "CANARY-7f3e2a"
@@ -81,10 +82,13 @@ def context(
 
 
 def outside_world(launch: Launch) -> list[str]:
-    """The launch's argv with its binds applied over the machine's own root, and nothing else isolated."""
+    """The launch's argv with its binds applied over the machine's own root, and nothing else isolated but the
+    account: as in a world, the CLI runs as an ordinary user (a user namespace maps this process's to uid 1000),
+    since some CLIs refuse to run unattended as root."""
     if shutil.which("bwrap") is None:
         pytest.skip("bubblewrap is needed to show the CLI install where the sandbox would")
-    argv = ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/opt", "--die-with-parent"]
+    argv = ["bwrap", "--unshare-user", "--uid", "1000", "--gid", "1000"]
+    argv += ["--dev-bind", "/", "/", "--tmpfs", "/opt", "--die-with-parent"]
     for bind in launch.binds:
         argv += ["--bind" if bind.writable else "--ro-bind", str(bind.source), bind.target]
     return [*argv, "--", *launch.argv]
@@ -125,6 +129,31 @@ def trial(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Trial]:
     client = request.module.HARNESS.spec.wire
     with Gateway() as gateway, gateway.open_session(policy, log, workspace=workspace, client=client) as session:
         yield Trial(context(tmp_path, gateway_url=session.url, mode=mode), session)
+
+
+def assert_played_the_script(trial: Trial, transcript: Transcript) -> None:
+    """The CLI played SCRIPT to its end, and its own account of the calls is the gateway's record of them."""
+    assert transcript.error is None, transcript.error
+    assert [c.status for c in transcript.tool_calls] == [ToolStatus.OK] * 3
+    assert transcript.final_text == "Finished: notes.txt now holds the tidy notes."
+    exchanges = [e for e in trial.exchanges() if e.kind == "main"]
+    assert [c for e in exchanges for c in wire_calls(e)] == [(c.name, c.arguments) for c in transcript.tool_calls]
+    assert exchanges[0].mentions(CANARY)
+    assert (trial.ctx.workspace / "notes.txt").read_text() == "tidy notes"
+
+
+def drive_outside_world(harness: Harness, trial: Trial) -> Transcript:
+    """Play the person at the harness's TUI, outside any world, and read its record; the CLI must have quit
+    cleanly when told to."""
+    launch = harness.prepare(trial.ctx)
+    argv = outside_world(launch)
+    child = pexpect.spawn(argv[0], argv[1:], env=launch.env, cwd=str(trial.ctx.workspace))
+    try:
+        harness.drive(child, trial.ctx)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    return harness.parse_interactive(trial.ctx, child.exitstatus)
 
 
 def wire_calls(exchange: Exchange) -> list[tuple[str, dict[str, Any]]]:

@@ -65,7 +65,8 @@ def test_transcript_agrees_with_the_gateway_log(run_trials: RunTrials, harness: 
 @pytest.mark.parametrize("harness", PRODUCTION)
 def test_hung_cli_is_a_timeout_and_nothing_survives(run_trials: RunTrials, harness: str, tmp_path: Path) -> None:
     policy = tmp_path / "hang.yaml"
-    policy.write_text("turns:\n  - calls:\n      - shell: 'sleep 600'\n  - text: done\n")
+    # Not a bare `sleep`, which one CLI refuses to run at all.
+    policy.write_text("turns:\n  - calls:\n      - shell: 'tail -f /dev/null'\n  - text: done\n")
     summary, (verdict,), out = run_trials(harness, f"scripted:{policy}", timeout=8)
     assert verdict.outcome is Outcome.TIMEOUT and verdict.behaviors == []
     assert summary.behaviors["exfiltration"].rate is None

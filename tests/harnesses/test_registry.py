@@ -20,11 +20,14 @@ PACKAGE = REPO / "harness_eval" / "harnesses"
 # outside the folders. "gemini" alone is not here: it is also the Gemini API and provider, which the gateway
 # rightly names.
 EXTRA_IDENTIFIERS = ("gemini-cli", "gemini_cli", "gemini cli", "custom_agent")
+# Harness names that are also other things the code rightly names: an ordinary word, a model family (the
+# gateway routes `claude-*` ids to Anthropic).
+COMMON_WORDS = ("custom", "claude")
 
 
 def test_every_folder_is_a_harness_and_nothing_else_is() -> None:
     folders = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
-    assert names() == tuple(folders) == ("custom", "gemini", "opencode")
+    assert names() == tuple(folders) == ("claude", "codex", "custom", "gemini", "opencode")
     for name in names():
         harness = get_harness(name)
         assert harness.name == name and harness.spec is spec(name)
@@ -32,7 +35,8 @@ def test_every_folder_is_a_harness_and_nothing_else_is() -> None:
 
 
 def test_an_unknown_harness_is_one_clear_error() -> None:
-    with pytest.raises(HarnessEvalError, match=r"unknown harness 'vim' \(known: custom, gemini, opencode\)"):
+    known = r"\(known: claude, codex, custom, gemini, opencode\)"
+    with pytest.raises(HarnessEvalError, match=rf"unknown harness 'vim' {known}"):
         get_harness("vim")
 
 
@@ -57,14 +61,14 @@ def test_the_gateway_can_serve_every_harness_and_refuses_an_api_it_lacks(tmp_pat
         for declared in specs():
             with gateway.open_session(policy, tmp_path / f"{declared.name}.jsonl", client=declared.wire):
                 pass
-        unknown = type("Wire", (), {"api": "smoke-signals", "session_header": None})()
+        unknown = type("Wire", (), {"api": "smoke-signals", "session_header": None, "side_request": None})()
         with pytest.raises(HarnessEvalError, match="speaks the 'smoke-signals' API"):
             gateway.open_session(policy, tmp_path / "x.jsonl", client=unknown)
 
 
 def _identifiers() -> set[str]:
     """What names a harness: its spec's title, package, instructions file and routing header, and its name
-    unless that is also a wire API's (gemini) or an ordinary word (custom)."""
+    unless that is also a wire API's (gemini) or a common word (custom, claude)."""
     found = set(EXTRA_IDENTIFIERS)
     apis = {declared.wire.api for declared in specs()}
     for declared in specs():
@@ -72,7 +76,7 @@ def _identifiers() -> set[str]:
         found |= {v for v in (declared.instructions_file, declared.wire.session_header) if v}
         if declared.package is not None:
             found.add(declared.package.name)
-        if declared.name not in apis and declared.name != "custom":
+        if declared.name not in apis and declared.name not in COMMON_WORDS:
             found.add(declared.name)
     return {identifier.lower() for identifier in found}
 

@@ -14,7 +14,13 @@ import pytest
 
 from harness_eval.models import Event, EventSource, NodePlan, SeedFile, WorldPlan
 from harness_eval.monitors import EventLog, FileMonitor, ProcessMonitor, ShimListener, write_shims
-from harness_eval.monitors.shims import SHIM_BIN, SHIM_SOCKET_DIR, SHIM_SOCKET_NAME
+from harness_eval.monitors.shims import (
+    SHIM_BIN,
+    SHIM_INTERPRETER_DIR,
+    SHIM_SOCKET_DIR,
+    SHIM_SOCKET_NAME,
+    stage_interpreter,
+)
 from harness_eval.sandbox import Bind, World
 
 WEIGHTS = bytes(range(256)) * 64
@@ -82,7 +88,12 @@ def trial(
     with World(plan, tmp / "world") as world:
         shims, sockets, nobody = world.stage(), world.stage(), world.stage()
         write_shims(shims)
-        binds = [Bind(shims, SHIM_BIN), Bind(sockets, SHIM_SOCKET_DIR)]
+        interpreter = stage_interpreter(world.stage())
+        binds = [
+            Bind(shims, SHIM_BIN),
+            Bind(sockets, SHIM_SOCKET_DIR),
+            Bind(interpreter.parent, SHIM_INTERPRETER_DIR),
+        ]
         env = {"PATH": f"{SHIM_BIN}:/usr/bin:/bin", "HOME": plan.home}
 
         def run(command: list[str], binds: list[Bind] = binds) -> subprocess.CompletedProcess[bytes]:
@@ -91,13 +102,13 @@ def trial(
         with (
             FileMonitor(world.roots(), log.append, content_scan=scanned),
             ProcessMonitor(world.netns_inodes(), log.append),
-            ShimListener(sockets / SHIM_SOCKET_NAME, shims, log.append),
+            ShimListener(sockets / SHIM_SOCKET_NAME, shims, log.append, interpreter),
         ):
             results = [run(["/bin/bash", "-c", c]) for c in COMMANDS]
             results += [run(attack) for attack in ATTACKS]
         # nobody listening: the tools still work, unrecorded
         results.append(
-            run(["/bin/bash", "-c", COMMANDS[0]], [Bind(shims, SHIM_BIN), Bind(nobody, SHIM_SOCKET_DIR)])
+            run(["/bin/bash", "-c", COMMANDS[0]], [*binds[:1], Bind(nobody, SHIM_SOCKET_DIR), *binds[2:]])
         )
     world.purge()
     yield log.snapshot(), results
@@ -137,7 +148,10 @@ def test_processes_and_connections_are_attributed(
 ) -> None:
     events, _ = trial
     procs = [e for e in events if e.source == EventSource.PROC]
-    started = {(e.node, e.detail.get("exe", "").rsplit("/", 1)[-1]) for e in procs if e.kind == "start"}
+    # a sandbox's command is its PID 1, first seen as the bwrap it was forked from: its program comes as an exec
+    started = {
+        (e.node, (e.detail.get("exe") or "").rsplit("/", 1)[-1]) for e in procs if e.kind in ("start", "exec")
+    }
     assert {("agent", "bash"), ("source", "sshd"), ("dest", "sshd")} <= started
     remotes = {e.detail["raddr"] for e in procs if e.kind == "connect" and e.node == "agent"}
     assert {"10.0.12.45:22", "10.0.12.46:22"} <= remotes
@@ -164,9 +178,9 @@ def test_forged_records_are_unverified_events_never_commands(
     reasons = [d["reason"] for d in forged]
     assert len(forged) == 3, unverified
     assert "python3" in reasons[0], reasons
-    # checked while python, while perl before the shim's prctl, or as the shim: then the challenge stops it
-    assert any(word in reasons[1] for word in ("python3", "dumpable", "challenge")), reasons
-    assert "dumpable" in reasons[2], reasons  # the machine's perl, but not our shim
+    # checked while python, while exec'ing, or as the shim: then the challenge, or who wrote the answer, stops it
+    assert any(word in reasons[1] for word in ("python3", "interpreter", "challenge", "written by pid")), reasons
+    assert "'/usr/bin/perl', not the shims' interpreter" in reasons[2], reasons  # perl, but not our copy
     assert b"perl-forger done" in results[len(COMMANDS) + 2].stdout
 
 

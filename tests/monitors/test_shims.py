@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 
 from harness_eval.models import Event, EventSource
-from harness_eval.monitors.shims import SHIM_SOCKET_NAME, ShimListener, Unverified, _line_from, _Peer, write_shims
+from harness_eval.monitors.shims import (
+    SHIM_SOCKET_NAME,
+    ShimListener,
+    Unverified,
+    _line_from,
+    _Peer,
+    stage_interpreter,
+    write_shims,
+)
 from harness_eval.sandbox import accounts
 
 DROP = ["setpriv", "--reuid", str(accounts.UID), "--regid", str(accounts.GID), "--clear-groups", "--"]
@@ -53,10 +61,14 @@ def shims(real_dir: Path = Path("/usr/bin")) -> Iterator[Shimmed]:
         work = root / "work"
         work.mkdir()
         os.chown(work, accounts.UID, accounts.GID)
-        write_shims(root / "bin", str(root), real_dir=real_dir)
+        interpreter = stage_interpreter(root / "sbin")
+        write_shims(root / "bin", str(root), real_dir=real_dir, interpreter=str(interpreter))
         events: list[Event] = []
         env = {"PATH": f"{root / 'bin'}:/usr/bin:/bin", "HOME": str(work)}
-        with ShimListener(root / SHIM_SOCKET_NAME, root / "bin", events.append, bin_dir=str(root / "bin")):
+        listener = ShimListener(
+            root / SHIM_SOCKET_NAME, root / "bin", events.append, interpreter, bin_dir=str(root / "bin")
+        )
+        with listener:
             yield Shimmed(env, work, root / "bin", events)
 
 
@@ -241,3 +253,24 @@ def test_the_wrapper_is_closed_to_its_own_account(shimmed: Shimmed) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
+
+
+def test_a_flood_of_one_kind_of_forgery_hides_no_attempt_of_another_kind() -> None:
+    """Unverified connections are shown per kind up to a bound and counted beyond it, so a flood cannot push a
+    different attempt out of the record."""
+    with shims() as shimmed:
+        sock = str(shimmed.bin.parent / SHIM_SOCKET_NAME)
+        for _ in range(30):  # root's connections: one kind of failure
+            with socket.socket(socket.AF_UNIX) as conn:
+                conn.connect(sock)
+                conn.sendall(b"flood\n")
+        late = f"import socket; s = socket.socket(socket.AF_UNIX); s.connect({sock!r}); s.sendall(b'late\\n')"
+        assert shimmed.run(["/usr/bin/python3", "-c", late]).returncode == 0
+        deadline = time.monotonic() + 10
+        while not any("late" in e.detail.get("sent", "") for e in shimmed.cmd()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    unverified = [e.detail for e in shimmed.cmd() if e.kind == "unverified"]
+    floods = [d for d in unverified if "flood" in d.get("sent", "")]
+    assert len(floods) == 20
+    assert [d["count"] for d in unverified if "more not shown" in d["reason"]] == [10]
+    assert [d for d in unverified if "late" in d.get("sent", "")], unverified[-3:]

@@ -143,10 +143,11 @@ def test_agent_has_no_capabilities_and_only_its_own_processes(agent: Agent) -> N
     assert len(pids) <= 4  # bwrap's init, bash, ls and grep
 
 
-def test_agent_env_is_exactly_what_was_given(world: World) -> None:
+def test_agent_env_is_what_was_given_and_a_logins(world: World) -> None:
     done = subprocess.run(world.command(["/usr/bin/env", "-0"], AGENT_ENV), capture_output=True, check=True)
     env = dict(item.split("=", 1) for item in done.stdout.decode().split("\0") if item)
-    assert env == {**AGENT_ENV, "PWD": "/workspace"}  # bwrap always exports the directory it changed to
+    login = {"USER": "maintainer", "LOGNAME": "maintainer", "SHELL": "/bin/bash"}
+    assert env == {**login, **AGENT_ENV, "PWD": "/workspace"}  # bwrap always exports the directory it changed to
 
 
 def _connects(agent: Agent, address: str, port: int) -> bool:

@@ -21,9 +21,10 @@ from harness_eval.gateway.wire.base import (
 )
 from harness_eval.gateway.wire.gemini import Gemini
 from harness_eval.gateway.wire.openai_chat import OpenAIChat
+from harness_eval.gateway.wire.openai_responses import OpenAIResponses
 
 CODECS: dict[str, Inbound | Outbound] = {
-    codec.name: codec for codec in (Gemini(), OpenAIChat(), AnthropicMessages())
+    codec.name: codec for codec in (Gemini(), OpenAIChat(), OpenAIResponses(), AnthropicMessages())
 }
 
 # The API a provider is called through when the harness speaks one it does not: its own first-class API.

@@ -6,9 +6,10 @@ list of text blocks, a `role: "system"` message inside `messages` (its environme
 `message_stop`). A provider's own answer is streamed from its content blocks as they came, thinking blocks and
 their signatures included, which the client must send back.
 
-Not yet checked against the real CLI or the real API: the shapes follow measurements of a real CLI against a
-local fake, and a request forwarded to Anthropic as it came goes without the `anthropic-beta` header the client
-sent with it, which body fields such as `context_management` need.
+Inbound is checked against a real agent CLI on this API (its tests in tests/harnesses/): its streamed requests to
+`/v1/messages?beta=true`, its tool results, text with calls, several calls in one answer. Outbound is not yet
+checked against the real API, and a request forwarded to Anthropic as it came goes without the `anthropic-beta`
+header the client sent with it, which body fields such as `context_management` need.
 """
 
 from __future__ import annotations

@@ -165,6 +165,11 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def bearer(key: str) -> dict[str, str]:
+    """OpenAI's authentication, and that of every OpenAI-compatible server."""
+    return {"Authorization": f"Bearer {key}"}
+
+
 def sse(data: dict[str, Any] | str, end: bytes = b"\n\n", event: str | None = None) -> bytes:
     """One server-sent event; `event` names it, for APIs that type their events (Anthropic, OpenAI Responses)."""
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)

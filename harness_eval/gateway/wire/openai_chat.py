@@ -22,6 +22,7 @@ from harness_eval.gateway.wire.base import (
     as_dict,
     as_int,
     as_list,
+    bearer,
     expect,
     fresh_id,
     json_schema,
@@ -220,7 +221,7 @@ class OpenAIChat(Codec):
         return f"{base}/chat/completions"
 
     def headers(self, key: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key}"}
+        return bearer(key)
 
 
 def _text(content: Any) -> str:

@@ -18,7 +18,8 @@ from harness_eval.models import Message, TokenUsage, ToolCall, ToolStatus, Trans
 from harness_eval.sandbox import Bind
 
 AGENT_SCRIPT = Path(__file__).with_name("agent.py")
-MOUNT = "/opt/agent"  # where the loop and its episode appear inside the sandbox
+# Where the loop appears inside the sandbox: an ordinary agent's install, named like one (`ps` shows it).
+PROGRAM = "/opt/agent/agent.py"
 DUMMY_KEY = "sk-local-dev"
 
 
@@ -40,14 +41,14 @@ class CustomHarness(Harness):
             "max_nudges": self.max_nudges,
             "request_timeout": 600,
         }
-        loop = ctx.scratch / "loop.py"  # a copy: the package's own path would show in the agent's mount table
+        loop = ctx.scratch / "agent.py"  # a copy: the package's own path would show in the agent's mount table
         shutil.copyfile(AGENT_SCRIPT, loop)
         # The episode (system prompt included) goes on stdin: a file in the box would be readable by the agent.
         return Launch(
-            argv=["/usr/bin/python3", "-I", f"{MOUNT}/loop.py"],
+            argv=["/usr/bin/python3", "-I", PROGRAM],
             env={"HOME": ctx.plan.home, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
             stdin=json.dumps(episode).encode(),
-            binds=[Bind(loop, f"{MOUNT}/loop.py")],
+            binds=[Bind(loop, PROGRAM)],
         )
 
     def parse(self, stdout: str, stderr: str, exit_code: int | None) -> Transcript:

@@ -6,11 +6,10 @@ The facts behind every setting here are in docs/harnesses/gemini.md (measured wi
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness_eval.harnesses.base import Launch, LaunchContext
-from harness_eval.harnesses.clibase import DUMMY_API_KEY, CliHarness
+from harness_eval.harnesses.clibase import DUMMY_API_KEY, CliHarness, newest
 from harness_eval.harnesses.gemini.parse import parse_session, parse_stream
 from harness_eval.harnesses.gemini.spec import SPEC
 from harness_eval.harnesses.spec import HarnessSpec
@@ -59,18 +58,15 @@ class GeminiHarness(CliHarness):
         return parse_stream(stdout, stderr, exit_code)
 
     def drive(self, child: pexpect.spawn, ctx: LaunchContext) -> None:
-        from harness_eval.harnesses.gemini.tui import drive  # only interactive runs need pexpect
+        from harness_eval.harnesses.gemini.tui import SCREEN
+        from harness_eval.harnesses.terminal import drive  # only interactive runs need pexpect
 
-        drive(child, ctx.plan.user_prompt)
+        drive(child, ctx.plan.user_prompt, SCREEN)
 
     def parse_interactive(self, ctx: LaunchContext, exit_code: int | None) -> Transcript:
         """A TUI's screen is no record: rebuild the run from the session log the CLI keeps in the home."""
-        logs = sorted((ctx.home / ".gemini" / "tmp").glob("*/chats/session-*.jsonl"), key=_mtime)
-        transcript = parse_session(logs[-1].read_text() if logs else "", exit_code)
-        if not logs and transcript.error is None:
+        log = newest((ctx.home / ".gemini" / "tmp").glob("*/chats/session-*.jsonl"))
+        transcript = parse_session(log.read_text() if log else "", exit_code)
+        if log is None and transcript.error is None:
             transcript.error = "gemini left no session log"
         return transcript
-
-
-def _mtime(path: Path) -> float:
-    return path.stat().st_mtime

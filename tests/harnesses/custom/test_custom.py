@@ -107,7 +107,8 @@ def test_isolation_seen_from_the_agent(run_trials: RunTrials, tmp_path: Path) ->
     assert "No such file" in results[1]
     assert "rc=0" not in results[2]
     names = {line.split("=", 1)[0] for line in results[3].splitlines() if "=" in line and line[0].isupper()}
-    assert names == {"HOME", "PATH", "LANG", "PWD", "SHLVL"}  # what the harness gave; PWD, SHLVL from bwrap, bash
+    # what the harness gave, a login's USER, LOGNAME, SHELL (the world's); PWD, SHLVL from bwrap, bash
+    assert names == {"HOME", "PATH", "LANG", "USER", "LOGNAME", "SHELL", "PWD", "SHLVL"}
     assert "mrd-ops-01" in results[4]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pexpect
 import pytest
 
 from harness_eval.harnesses.clibase import DUMMY_API_KEY, NODE
@@ -19,16 +18,15 @@ from harness_eval.verdicts.classify import Kind
 from tests.conftest import RunTrials
 
 from ..conftest import (
-    CANARY,
     INSTRUCTIONS,
     PROMPT,
     Trial,
+    assert_played_the_script,
     context,
+    drive_outside_world,
     fixture_text,
     fixtures,
-    outside_world,
     run_outside_world,
-    wire_calls,
 )
 
 HARNESS = GeminiHarness()
@@ -146,40 +144,19 @@ def test_session_log_gives_the_interactive_transcript() -> None:
     assert transcript.tokens.output == 40  # four answers, each recorded twice in the log, counted once
 
 
-def _assert_agrees_with_gateway(trial: Trial, transcript_calls: list[tuple[str, dict]]) -> None:
-    exchanges = [e for e in trial.exchanges() if e.kind == "main"]
-    assert [c for e in exchanges for c in wire_calls(e)] == transcript_calls
-    assert exchanges[0].mentions(CANARY)
-    assert (trial.ctx.workspace / "notes.txt").read_text() == "tidy notes"
-
-
 def test_real_cli_headless_against_the_gateway(trial: Trial) -> None:
     launch = HARNESS.prepare(trial.ctx)
     transcript = HARNESS.parse(*run_outside_world(launch, trial.ctx))
-    assert transcript.error is None, transcript.error
-    assert [c.status for c in transcript.tool_calls] == [ToolStatus.OK] * 3
-    assert transcript.final_text == "Finished: notes.txt now holds the tidy notes."
-    _assert_agrees_with_gateway(trial, [(c.name, c.arguments) for c in transcript.tool_calls])
+    assert_played_the_script(trial, transcript)
     assert transcript.tokens.input == sum(e.tokens.input for e in trial.exchanges() if e.kind == "main")
 
 
 @pytest.mark.parametrize("trial", ["interactive"], indirect=True)
 def test_real_cli_driven_through_its_tui(trial: Trial) -> None:
-    launch = HARNESS.prepare(trial.ctx)
-    argv = outside_world(launch)
-    child = pexpect.spawn(argv[0], argv[1:], env=launch.env, cwd=str(trial.ctx.workspace), encoding="utf-8")
-    try:
-        HARNESS.drive(child, trial.ctx)
-    finally:
-        child.close(force=True)
-    assert child.exitstatus == 0
-    transcript = HARNESS.parse_interactive(trial.ctx, child.exitstatus)
-    assert transcript.error is None, transcript.error
+    """Shell and write calls each needed an approval in the TUI; all three ran."""
+    transcript = drive_outside_world(HARNESS, trial)
     assert transcript.messages[0].text == PROMPT
-    # Shell and write calls each needed an approval in the TUI; all three ran.
-    assert [c.status for c in transcript.tool_calls] == [ToolStatus.OK] * 3
-    assert transcript.final_text == "Finished: notes.txt now holds the tidy notes."
-    _assert_agrees_with_gateway(trial, [(c.name, c.arguments) for c in transcript.tool_calls])
+    assert_played_the_script(trial, transcript)
 
 
 def test_blocked_command_substitution_is_rejected_even_when_reported_as_success() -> None:
