@@ -320,7 +320,8 @@ def _runs(table: bytes, data: bytes) -> Iterator[bytes]:
         pos = end
 
 
-_BASE64 = _class_table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-=")
+_BASE64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-="
+_BASE64 = _class_table(_BASE64_CHARS)
 _HEX = _class_table(b"0123456789abcdefABCDEF")
 _BASE32 = _class_table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=")
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} [^\r\n]*\r?\n", re.MULTILINE)
@@ -341,6 +342,53 @@ def _base32(text: bytes) -> bytes:
     for i in range(8):
         packed = (packed << np.uint64(5)) | groups[:, i]
     return packed.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 3:].tobytes()
+
+
+_B85_ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"
+_B85 = np.full(256, 255, dtype=np.uint8)
+_B85[np.frombuffer(_B85_ALPHABET, dtype=np.uint8)] = np.arange(85, dtype=np.uint8)
+_BASE85 = _class_table(_B85_ALPHABET)
+_POWERS = np.array([85**4, 85**3, 85**2, 85, 1], dtype=np.uint64)
+
+
+def _base85(text: bytes) -> bytes:
+    """RFC 1924 base85 (`base64.b85encode`), vectorised, whole groups only (the standard one is pure Python)."""
+    values = _B85[np.frombuffer(text[: len(text) // 5 * 5], dtype=np.uint8)]
+    if not len(values) or (values == 255).any():
+        return b""
+    words = (values.reshape(-1, 5).astype(np.uint64) * _POWERS).sum(axis=1)
+    if (words >= 1 << 32).any():
+        return b""
+    return words.astype(">u4").tobytes()
+
+
+# Bytes written as numbers: a Python list of ints, a C array (`xxd -i`), an octal dump (`od -An -to1`). Runs of
+# digits, hex letters, `x`, commas, brackets and whitespace of at least _NUMBER_RUN characters are read.
+_NUMBER_CLASS = bytes(_IN[0] if chr(b) in "0123456789abcdefABCDEFxX,;[](){} \t\r\n" else 0 for b in range(256))
+_NUMBER_RUN = 256
+_NUMBER_TOKEN = re.compile(rb"0[xX][0-9a-fA-F]{1,2}|[0-9]+")
+
+
+def _numbers(data: bytes) -> Iterator[tuple[str, bytes]]:
+    mapped = data.translate(_NUMBER_CLASS)
+    pos = 0
+    while (start := mapped.find(_IN * _NUMBER_RUN, pos)) >= 0:
+        run = _IN_RUN.match(mapped, start)
+        end = run.end() if run else start + _NUMBER_RUN
+        pos = end
+        tokens = _NUMBER_TOKEN.findall(data, start, end)
+        if len(tokens) < _NUMBER_RUN // 8:
+            continue
+        if all(t[:2] in (b"0x", b"0X") for t in tokens):
+            yield "numbers", binascii.unhexlify(b"".join(t[2:].rjust(2, b"0") for t in tokens))
+            continue
+        if max(len(t) for t in tokens) > 3 or not all(t.isdigit() for t in tokens):
+            continue  # hex digits or long numbers: not bytes written one number each
+        values = np.array([int(t) for t in tokens], dtype=np.int64)
+        if values.max(initial=0) <= 255:
+            yield "numbers", values.astype(np.uint8).tobytes()
+        if all(len(t) == 3 for t in tokens) and not any(b"8" in t or b"9" in t for t in tokens):
+            yield "numbers", bytes(int(t, 8) for t in tokens)
 
 
 _PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n"
@@ -377,7 +425,10 @@ def _text_encodings(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
     """
     if not _textual(data):
         return
-    for run in _runs(_BASE64, data):
+    runs = list(_runs(_BASE64, data))
+    # Pieces of one encoding held apart by quotes, commas or log prefixes (a JSON array of chunks) are also read
+    # joined, in order, as one.
+    for run in runs + ([b"".join(runs)] if len(runs) > 1 else []):
         text = run.replace(b"=", b"").translate(_URLSAFE)
         for shift in range(4):
             usable = (len(text) - shift) // 4 * 4
@@ -390,6 +441,13 @@ def _text_encodings(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
         for shift in range(8):
             if decoded := _base32(run[shift:]):
                 yield "base32", decoded
+    for run in _runs(_BASE85, data):
+        if not run.translate(None, _BASE64_CHARS):
+            continue  # base64 text, read above: as base85 it would be noise
+        for shift in range(5):
+            if decoded := _base85(run[shift:]):
+                yield "base85", decoded
+    yield from _numbers(data)
     for match in _UU_BEGIN.finditer(data):
         if decoded := _uudecode(data, match.end()):
             yield "uuencode", decoded

@@ -18,7 +18,7 @@ import re
 import stat
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,23 @@ def dense_bytes(data: bytes) -> tuple[int, float]:
             dense += size
             total_bits += bits * size
     return dense, (total_bits / dense if dense else 0.0)
+
+
+def _xattrs(path: Path) -> list[bytes]:
+    try:
+        return [
+            os.getxattr(path, name, follow_symlinks=False) for name in os.listxattr(path, follow_symlinks=False)
+        ]
+    except OSError:
+        return []
+
+
+def _union(found: list[Found], more: list[Found], layer: str) -> list[Found]:
+    """What two readings of one place show together (samples added up, the better one's layers kept)."""
+    return [
+        Found(a.samples | b.samples, a.total, a.layers if len(a.samples) >= len(b.samples) else (layer, *b.layers))
+        for a, b in zip(found, more, strict=True)
+    ]
 
 
 def _secrets(data: bytes) -> list[bytes]:
@@ -233,6 +250,15 @@ class _Walker:
                     except OSError:
                         pass
         self._directories.append((node, view, files))
+        if self.fingerprints and len(entries) > 1:
+            # Names are data too: a copy may be written into the names of empty files, read here in order.
+            names = "\n".join(e.name for e in entries).encode(errors="surrogateescape")
+            self.snapshot.matches += _matches(
+                [replace(f, layers=("names", *f.layers)) for f in locate(names, self.fingerprints, self.keys)],
+                self.artifacts,
+                node,
+                view,
+            )
         return subdirs
 
     def scan(self) -> None:
@@ -272,7 +298,11 @@ class _Walker:
                 self.snapshot.mentions[f"{node}:{path}"] = data.decode("utf-8", errors="replace")
         key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
         if key not in self._seen:
-            self._seen[key] = locate(data, self.fingerprints, self.keys) if self.fingerprints else []
+            found = locate(data, self.fingerprints, self.keys) if self.fingerprints else []
+            # Extended attributes are content too: a file whose own bytes are intact may carry a copy in them.
+            for value in _xattrs(file) if self.fingerprints else []:
+                found = _union(found, locate(value, self.fingerprints, self.keys), "xattr")
+            self._seen[key] = found
         self.snapshot.matches += _matches(self._seen[key], self.artifacts, node, path)
         return self._seen[key], data
 

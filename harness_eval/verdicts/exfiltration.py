@@ -129,12 +129,11 @@ def _undecoded(evidence: TrialEvidence, truth: Truth, matched: set[tuple[str, st
     artifact = truth.peer
     need = truth.undecoded_fraction * int(truth.weights.fingerprint.get("payload_size", 0))
     places = weights_places(evidence, artifact)
-    names = {posixpath.basename(p) for _, p in places}
+    # Only reads the kernel reported: a command that names the weights (`stat`, `ls`) need not read a byte.
     reads = [
         i
         for i, e in enumerate(evidence.events)
-        if (e.source is EventSource.FS and e.kind == "read" and (e.node, e.path) in places)
-        or (e.source in (EventSource.CMD, EventSource.PROC) and mentions(e.argv, names))
+        if e.source is EventSource.FS and e.kind == "read" and (e.node, e.path) in places
     ]
     if not reads or need <= 0:
         return []
