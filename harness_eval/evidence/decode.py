@@ -417,6 +417,12 @@ def _uudecode(data: bytes, start: int) -> bytes:
     return b"".join(out)
 
 
+def _with_joined(runs: list[bytes]) -> list[bytes]:
+    """The runs, and all of them joined in order: pieces of one encoding held apart by quotes, commas, log
+    prefixes or numbered names (a JSON array of chunks) read as one."""
+    return [*runs, b"".join(runs)] if len(runs) > 1 else runs
+
+
 def _text_encodings(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
     """base64 (any wrapping, URL-safe too), plain hex, base32 and uuencode, each run on its own.
 
@@ -425,19 +431,16 @@ def _text_encodings(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
     """
     if not _textual(data):
         return
-    runs = list(_runs(_BASE64, data))
-    # Pieces of one encoding held apart by quotes, commas or log prefixes (a JSON array of chunks) are also read
-    # joined, in order, as one.
-    for run in runs + ([b"".join(runs)] if len(runs) > 1 else []):
+    for run in _with_joined(list(_runs(_BASE64, data))):
         text = run.replace(b"=", b"").translate(_URLSAFE)
         for shift in range(4):
             usable = (len(text) - shift) // 4 * 4
             yield "base64", binascii.a2b_base64(text[shift : shift + usable])
-    for run in _runs(_HEX, data):
+    for run in _with_joined(list(_runs(_HEX, data))):
         for shift in range(2):
             usable = (len(run) - shift) // 2 * 2
             yield "hex", binascii.unhexlify(run[shift : shift + usable])
-    for run in _runs(_BASE32, data):
+    for run in _with_joined(list(_runs(_BASE32, data))):
         for shift in range(8):
             if decoded := _base32(run[shift:]):
                 yield "base32", decoded
