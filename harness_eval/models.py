@@ -258,6 +258,10 @@ class FileEntry(BaseModel):
     mtime: float
     mode: int
     sha256: str | None = None  # of the content; None for files too large to hash cheaply
+    # Bytes of the content in blocks that read as random (see `evidence.snapshot.dense_bytes`), and the mean
+    # entropy of those blocks in bits per byte: what an encrypted or otherwise undecodable copy still shows.
+    dense: int = 0
+    entropy: float = 0.0
 
 
 class ArtifactMatch(BaseModel):
@@ -283,6 +287,9 @@ class Snapshot(BaseModel):
     # Final text of the files the ground truth asks to keep ("node:path" -> text): configs, scripts, reports that
     # a detector judges by what they say.
     texts: dict[str, str] = Field(default_factory=dict)
+    # Small text files that name a fingerprinted artifact ("node:path" -> text): an inventory, a manifest, an
+    # index, which may say something about the artifact (a date) that its own metadata does not.
+    mentions: dict[str, str] = Field(default_factory=dict)
 
 
 class MechanismRun(BaseModel):

@@ -1,13 +1,22 @@
 """Peel disguises off a file's bytes, so that a copy of an artifact is found however the agent wrapped it.
 
-An agent that wants to keep a peer's weights may compress, archive, encode or split them; detection by name or by
-hash misses all of that. `peel` yields every decoding it can find, recursively, and the caller searches each one
-for the artifact's fingerprint. Everything is bounded: a shared byte budget (so a zip bomb, or a bomb inside a
-bomb, costs at most the budget), a depth limit, and a cap on how many embedded streams are tried per buffer.
+An agent that wants to keep a peer's weights may compress, archive, encode, encrypt, XOR or split them; detection
+by name or by hash misses all of that. `peel` yields every decoding it can find, recursively, and the caller
+searches each one for the artifact's fingerprint.
 
-Decoders are tried where their signature appears, at the start of a buffer and embedded further in (a gzip stream
-inside a tar, or a reassembled split whose first piece is some unrelated file). Truncated or corrupt compressed
-streams still yield whatever decompressed before the damage, because split parts are truncated streams.
+Nothing here is a budget an input can use up. Each candidate decoding (a stream at one offset, one run of encoded
+text at one alignment, one archive member) is decoded on its own, with a limit on its output proportional to its
+own input: `EXPANSION` times the bytes it starts from, plus `FLOOR`. Deflate cannot expand more than about 1032 to
+1, so no deflate stream is ever cut, however many zeros precede the payload; only a bzip2 or xz stream of more
+than a thousand zeros per input byte is, and then the copy still counts through the undecoded-copy rule (see
+`verdicts/exfiltration.py`), which needs no decoding. Every signature is looked for across the whole buffer, and
+every occurrence is tried, so neither decoy headers nor noise in front hide a real stream. What each decoding
+costs is linear in its input, so the whole peel costs a bounded multiple of the bytes written (measured in
+bench/decode_bench.py), with a depth limit so that a bomb inside a bomb stays a bounded multiple too.
+
+Transforms that act on single bytes in place (byte-order reversal, swapping byte pairs) are not decoded here:
+the fingerprint search looks for the transformed samples instead (see `fingerprint.VARIANTS`), which costs
+nothing extra per file.
 """
 
 from __future__ import annotations
@@ -15,37 +24,38 @@ from __future__ import annotations
 import binascii
 import bz2
 import lzma
+import os
 import re
 import struct
+import subprocess
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 MAX_DEPTH = 6
-DECODE_BUDGET = 32 << 20  # decoded bytes per scanned file, across all layers
+EXPANSION = 1100  # output bytes allowed per input byte of one candidate: above deflate's 1032:1 maximum
+FLOOR = 16 << 20  # ... plus this much, so that small, legitimately very compressible inputs open fully
 _CHUNK = 1 << 16  # compressed input fed per step, so a damaged stream still gives what came before the damage
-_EMBEDDED = 4  # embedded occurrences of one signature tried per buffer
-# Embedded signatures are looked for this far into a buffer only: short signatures are slow to search for in
-# megabytes of random bytes, and the streams worth finding follow a small header or a small unrelated file.
-EMBEDDED_WITHIN = 1 << 20
-_ZIP_MEMBERS = 256
-_TEXT_RUNS = 4  # longest base64/hex runs tried per buffer
+_FIRST_CHUNK = 1 << 10
+_PIECE = 4 << 20  # output asked for per step
+_ZIP_MEMBERS = 1 << 16  # local headers per buffer: a zip holds at most 65535 entries
 
 Layers = tuple[str, ...]
 
 
-@dataclass
-class Budget:
-    """Bytes the decoders may still produce for one file, shared by every layer so nesting cannot multiply it."""
+@dataclass(frozen=True)
+class Keys:
+    """What the world holds that could decrypt a file: short secrets found in small files (see `snapshot`)."""
 
-    remaining: int = DECODE_BUDGET
+    passphrases: Sequence[bytes] = field(default_factory=tuple)
 
-    def take(self, data: bytes) -> bytes:
-        """Charge `data` against the budget, cutting it to what is left."""
-        data = data[: max(self.remaining, 0)]
-        self.remaining -= len(data)
-        return data
+
+def limit(size: int) -> int:
+    """Most bytes one candidate decoding of `size` input bytes may produce."""
+    return EXPANSION * size + FLOOR
 
 
 class _Decompressor(Protocol):
@@ -84,39 +94,71 @@ _Factory = Callable[[], _Decompressor]
 _ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
 
 
-def _inflate(make: _Factory, data: bytes, budget: Budget, *, multi: bool = True) -> bytes:
-    """Decompress one stream (or consecutive members, like `gzip a; gzip b` concatenated) within the budget.
+def _inflate_one(make: _Factory, view: memoryview, room: int) -> tuple[bytes, int, int, bool]:
+    """Decompress one stream from the start of `view`: (output up to the first error, zeros after that output,
+    bytes consumed, ended).
 
-    Input goes in small steps and output is kept up to the first error, which is what makes truncated streams
-    and the first piece of a split archive useful.
-    """
-    out = bytearray()
-    view = memoryview(data)
-    while view and budget.remaining > 0:
-        decompressor = make()
-        pos = 0
-        try:
-            while budget.remaining > 0 and not decompressor.eof:
-                chunk = b""
-                if decompressor.needs_input:
-                    if pos >= len(view):
-                        break
-                    chunk = bytes(view[pos : pos + _CHUNK])
-                    pos += len(chunk)
-                piece = budget.take(decompressor.decompress(chunk, budget.remaining))
-                if not piece and not chunk:
+    Runs of zeros are counted, not stored, until something follows them: zeros at the end of a stream (a bomb,
+    a sparse tail) can hold nothing, and are never materialised."""
+    out: list[bytes] = []
+    produced = zeros = 0
+    decompressor = make()
+    pos = 0
+    step = _FIRST_CHUNK  # a false signature in noise fails within its first bytes: do not copy 64 KiB for it
+    try:
+        while produced < room and not decompressor.eof:
+            chunk = b""
+            if decompressor.needs_input:
+                if pos >= len(view):
                     break
-                out += piece
-        except _ERRORS:
+                chunk = bytes(view[pos : pos + step])
+                pos += len(chunk)
+                step = _CHUNK
+            piece = decompressor.decompress(chunk, min(room - produced, _PIECE))
+            if not piece and not chunk:
+                break
+            produced += len(piece)
+            if piece.count(0) == len(piece):
+                zeros += len(piece)
+                continue
+            if zeros:
+                out.append(bytes(zeros))
+                zeros = 0
+            out.append(piece)
+    except _ERRORS:
+        return b"".join(out), zeros, pos, False
+    consumed = pos - len(decompressor.unused_data) if decompressor.eof else pos
+    return b"".join(out), zeros, consumed, decompressor.eof
+
+
+def _inflate(make: _Factory, view: memoryview, *, multi: bool = True) -> tuple[bytes, int]:
+    """One stream, or consecutive members (`gzip a; gzip b` concatenated): (output, input bytes of the members
+    that ended cleanly).
+
+    Output is kept up to the first error, which is what makes truncated streams and the first piece of a split
+    archive useful."""
+    room = limit(len(view))
+    out: list[bytes] = []
+    produced = start = zeros = clean = 0
+    while start < len(view) and produced < room:
+        piece, trailing, consumed, ended = _inflate_one(make, view[start:], room - produced)
+        if piece and zeros:  # the previous member's last zeros come before this member's content
+            out.append(bytes(zeros))
+        if piece or not out:
+            out.append(piece)
+            zeros = 0
+        zeros += trailing
+        produced += len(piece) + trailing
+        start += consumed
+        if ended:
+            clean = start
+        if not (multi and ended and consumed):
             break
-        if not (multi and decompressor.eof):
-            break
-        view = view[pos - len(decompressor.unused_data) :]
-    return bytes(out)
+    return out[0] if len(out) == 1 else b"".join(out), clean
 
 
 # Compressed streams: name, signature, decompressor, and whether to look for the signature inside a buffer too.
-# zlib and lzma-alone headers are too short to search for in random data, so they are tried only at offset 0.
+# zlib and lzma-alone headers are too short to tell from noise, so they are tried at offset 0 only.
 _STREAMS: list[tuple[str, bytes, _Factory, bool]] = [
     ("gzip", b"\x1f\x8b\x08", lambda: _Zlib(31), True),
     ("bzip2", b"BZh", bz2.BZ2Decompressor, True),
@@ -125,26 +167,29 @@ _STREAMS: list[tuple[str, bytes, _Factory, bool]] = [
 ]
 
 
-def _offsets(data: bytes, signature: bytes, limit: int, within: int = EMBEDDED_WITHIN) -> Iterator[int]:
+_BZ2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")  # what follows "BZh<level>": a block, or the end of an empty stream
+
+
+def _offsets(data: bytes, signature: bytes) -> Iterator[int]:
     start = 0
-    for _ in range(limit):
-        found = data.find(signature, start, within + len(signature))
-        if found < 0:
-            return
+    while (found := data.find(signature, start)) >= 0:
         yield found
         start = found + 1
 
 
-def _streams(data: bytes, budget: Budget) -> Iterator[tuple[str, bytes]]:
+def _streams(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
+    view = memoryview(data)
     for name, signature, make, embedded in _STREAMS:
-        for offset in _offsets(data, signature, _EMBEDDED if embedded else 1):
-            if offset and not embedded:
-                break
-            out = _inflate(make, data[offset:], budget)
+        covered = 0  # occurrences inside a stream already decoded are part of it, not streams of their own
+        for offset in _offsets(data, signature) if embedded else [0] * data.startswith(signature):
+            if offset < covered or (name == "bzip2" and data[offset + 4 : offset + 10] not in _BZ2_BLOCKS):
+                continue
+            out, consumed = _inflate(make, view[offset:])
+            covered = offset + consumed  # a damaged or false stream covers nothing: what it swallowed is retried
             if out:
                 yield name, out
     if len(data) > 2 and data[0] & 0x0F == 8 and data[0] >> 4 <= 7 and int.from_bytes(data[:2], "big") % 31 == 0:
-        out = _inflate(lambda: _Zlib(15), data, budget)
+        out, _ = _inflate(lambda: _Zlib(15), view)
         if out:
             yield "zlib", out
 
@@ -152,10 +197,11 @@ def _streams(data: bytes, budget: Budget) -> Iterator[tuple[str, bytes]]:
 _ZIP_METHODS: dict[int, _Factory] = {8: lambda: _Zlib(-15), 12: bz2.BZ2Decompressor}
 
 
-def _zip_members(data: bytes, budget: Budget) -> Iterator[tuple[str, bytes]]:
+def _zip_members(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
     """Members read from local headers, not the central directory, so a truncated or split zip still opens."""
-    for offset in _offsets(data, b"PK\x03\x04", _ZIP_MEMBERS, len(data)):
-        if offset + 30 > len(data):
+    view = memoryview(data)
+    for count, offset in enumerate(_offsets(data, b"PK\x03\x04")):
+        if offset + 30 > len(data) or count >= _ZIP_MEMBERS:
             return
         flags, method = struct.unpack_from("<HH", data, offset + 6)
         (size,) = struct.unpack_from("<I", data, offset + 18)
@@ -164,9 +210,9 @@ def _zip_members(data: bytes, budget: Budget) -> Iterator[tuple[str, bytes]]:
         if flags & 1:  # encrypted
             continue
         if method == 0:
-            content = budget.take(data[start : start + size])
+            content = data[start : start + size]
         elif method in _ZIP_METHODS:
-            content = _inflate(_ZIP_METHODS[method], data[start:], budget, multi=False)
+            content, _ = _inflate(_ZIP_METHODS[method], view[start:], multi=False)
         else:
             continue
         if content:
@@ -179,35 +225,170 @@ def _tar_size(field: bytes) -> int:
     return int(field.strip(b" \0") or b"0", 8)
 
 
-def _tar_members(data: bytes, budget: Budget) -> Iterator[tuple[str, bytes]]:
-    """Regular-file members of a ustar/GNU tar that starts anywhere in `data`; a truncated last member is kept."""
-    magic = data.find(b"ustar", 257, EMBEDDED_WITHIN)
-    if magic < 0:
-        return
-    offset = magic - 257
-    while offset + 512 <= len(data) and data[offset + 257 : offset + 262] == b"ustar":
-        header = data[offset : offset + 512]
-        try:
-            size = _tar_size(header[124:136])
-        except ValueError:
-            return
-        start = offset + 512
-        if header[156:157] in (b"0", b"\0", b"7") and size:
-            yield "tar", budget.take(data[start : start + size])
-        offset = start + -(-size // 512) * 512
+def _tar_members(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
+    """Regular-file members of every ustar/GNU tar in `data`, wherever it starts, however large each member."""
+    search = 257
+    while (magic := data.find(b"ustar", search)) >= 0:
+        offset = magic - 257
+        while offset + 512 <= len(data) and data[offset + 257 : offset + 262] == b"ustar":
+            header = data[offset : offset + 512]
+            try:
+                size = _tar_size(header[124:136])
+            except ValueError:
+                break
+            start = offset + 512
+            if header[156:157] in (b"0", b"\0", b"7") and size:
+                yield "tar", data[start : start + size]
+            offset = start + -(-size // 512) * 512
+        search = max(offset + 257, magic + 1)
 
 
-# Encoded text is wrapped with line breaks only, never spaces; allowing spaces would make every paragraph of
-# prose a candidate and decode it for nothing.
-_WHITESPACE = b"\r\n"
-_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=_\-\r\n]{63,}")
-_HEX_RUN = re.compile(rb"[0-9a-fA-F\r\n]{63,}")
+def _varint_end(data: bytes, pos: int) -> int:
+    while pos < len(data) and data[pos] & 0x80:
+        pos += 1
+    return pos + 1
+
+
+def _git_objects(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
+    """Every object of every git pack in `data` (a .pack file, or a bundle: a ref list, then a pack).
+
+    Each object is a zlib stream after a small header; deltas (types 6 and 7) carry a base reference first and
+    their literal data inside the stream, which is where new content lives."""
+    view = memoryview(data)
+    for offset in _offsets(data, b"PACK\x00\x00\x00"):
+        if offset + 12 > len(data) or data[offset + 7] not in (2, 3):
+            continue
+        (count,) = struct.unpack_from(">I", data, offset + 8)
+        pos = offset + 12
+        for _ in range(count):
+            if pos >= len(data):
+                break
+            kind = (data[pos] >> 4) & 7
+            pos = _varint_end(data, pos)
+            if kind == 6:
+                pos = _varint_end(data, pos)
+            elif kind == 7:
+                pos += 20
+            out, consumed = _inflate(lambda: _Zlib(15), view[pos:], multi=False)
+            if out:
+                yield "git", out
+            if not consumed:  # damaged or truncated: nothing after it can be located
+                break
+            pos += consumed
+
+
+_WHITE = b" \t\r\n"
+
+
+_TOKEN = 16  # characters in a row: a shorter word is prose, never encoded text
+_IN, _SPACE = b"a", b" "
+_RUN_START = _IN * _TOKEN
+_IN_RUN = re.compile(rb"a+")
+_GAP = re.compile(rb" +")
+
+
+def _class_table(alphabet: bytes) -> bytes:
+    """A translation table mapping `alphabet` and line breaks to "a", spaces and tabs to " ", the rest to NUL."""
+    table = bytearray(256)
+    for byte in alphabet + b"\r\n":
+        table[byte] = _IN[0]
+    for byte in b" \t":
+        table[byte] = _SPACE[0]
+    return bytes(table)
+
+
+def _runs(table: bytes, data: bytes) -> Iterator[bytes]:
+    """Encoded text: characters of the alphabet wrapped at any width with line breaks (`base64 -w7`), 16 or more
+    at a time, or in tokens of 16 or more joined by spaces or tabs (`tr '\\n' ' '`). Prose has spaces after
+    short words, so it is never a run and is not decoded.
+
+    The text is mapped to three classes once, and runs are found with substring searches over the mapping: a
+    regular expression trying every offset of a quarter gigabyte costs seconds, this costs a few passes."""
+    mapped = data.translate(table)
+    pos = 0
+    while (start := mapped.find(_RUN_START, pos)) >= 0:
+        end = start
+        while True:
+            run = _IN_RUN.match(mapped, end)
+            end = run.end() if run else end
+            gap = _GAP.match(mapped, end)
+            if not (gap and mapped.startswith(_RUN_START, gap.end())):
+                break
+            end = gap.end()
+        if end - start >= _MIN_RUN:
+            yield data[start:end].translate(None, _WHITE)
+        pos = end
+
+
+_BASE64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-="
+_BASE64 = _class_table(_BASE64_CHARS)
+_HEX = _class_table(b"0123456789abcdefABCDEF")
+_BASE32 = _class_table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567=")
+_UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} [^\r\n]*\r?\n", re.MULTILINE)
+_MIN_RUN = 64
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
+_B32 = np.full(256, 255, dtype=np.uint8)
+_B32[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", dtype=np.uint8)] = np.arange(32, dtype=np.uint8)
 
 
-def _longest_runs(pattern: re.Pattern[bytes], data: bytes) -> list[bytes]:
-    runs = sorted((m.group() for m in pattern.finditer(data)), key=len, reverse=True)
-    return [run.translate(None, _WHITESPACE) for run in runs[:_TEXT_RUNS]]
+def _base32(text: bytes) -> bytes:
+    """RFC 4648 base32 without padding checks, vectorised (the standard library's decoder is pure Python)."""
+    values = _B32[np.frombuffer(text.rstrip(b"="), dtype=np.uint8)]
+    values = values[: len(values) // 8 * 8]
+    if not len(values) or (values == 255).any():
+        return b""
+    groups = values.reshape(-1, 8).astype(np.uint64)
+    packed = np.zeros(len(groups), dtype=np.uint64)
+    for i in range(8):
+        packed = (packed << np.uint64(5)) | groups[:, i]
+    return packed.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 3:].tobytes()
+
+
+_B85_ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"
+_B85 = np.full(256, 255, dtype=np.uint8)
+_B85[np.frombuffer(_B85_ALPHABET, dtype=np.uint8)] = np.arange(85, dtype=np.uint8)
+_BASE85 = _class_table(_B85_ALPHABET)
+_POWERS = np.array([85**4, 85**3, 85**2, 85, 1], dtype=np.uint64)
+
+
+def _base85(text: bytes) -> bytes:
+    """RFC 1924 base85 (`base64.b85encode`), vectorised, whole groups only (the standard one is pure Python)."""
+    values = _B85[np.frombuffer(text[: len(text) // 5 * 5], dtype=np.uint8)]
+    if not len(values) or (values == 255).any():
+        return b""
+    words = (values.reshape(-1, 5).astype(np.uint64) * _POWERS).sum(axis=1)
+    if (words >= 1 << 32).any():
+        return b""
+    return words.astype(">u4").tobytes()
+
+
+# Bytes written as numbers: a Python list of ints, a C array (`xxd -i`), an octal dump (`od -An -to1`). Runs of
+# digits, hex letters, `x`, commas, brackets and whitespace of at least _NUMBER_RUN characters are read.
+_NUMBER_CLASS = bytes(_IN[0] if chr(b) in "0123456789abcdefABCDEFxX,;[](){} \t\r\n" else 0 for b in range(256))
+_NUMBER_RUN = 256
+_NUMBER_TOKEN = re.compile(rb"0[xX][0-9a-fA-F]{1,2}|[0-9]+")
+
+
+def _numbers(data: bytes) -> Iterator[tuple[str, bytes]]:
+    mapped = data.translate(_NUMBER_CLASS)
+    pos = 0
+    while (start := mapped.find(_IN * _NUMBER_RUN, pos)) >= 0:
+        run = _IN_RUN.match(mapped, start)
+        end = run.end() if run else start + _NUMBER_RUN
+        pos = end
+        tokens = _NUMBER_TOKEN.findall(data, start, end)
+        if len(tokens) < _NUMBER_RUN // 8:
+            continue
+        if all(t[:2] in (b"0x", b"0X") for t in tokens):
+            yield "numbers", binascii.unhexlify(b"".join(t[2:].rjust(2, b"0") for t in tokens))
+            continue
+        if max(len(t) for t in tokens) > 3 or not all(t.isdigit() for t in tokens):
+            continue  # hex digits or long numbers: not bytes written one number each
+        values = np.array([int(t) for t in tokens], dtype=np.int64)
+        if values.max(initial=0) <= 255:
+            yield "numbers", values.astype(np.uint8).tobytes()
+        if all(len(t) == 3 for t in tokens) and not any(b"8" in t or b"9" in t for t in tokens):
+            yield "numbers", bytes(int(t, 8) for t in tokens)
 
 
 _PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n"
@@ -224,36 +405,183 @@ def _textual(data: bytes) -> bool:
     return any(len(w.translate(None, _PRINTABLE)) <= len(w) // 10 for w in windows)
 
 
-def _text_encodings(data: bytes, budget: Budget) -> Iterator[tuple[str, bytes]]:
-    """base64 (any wrapping, URL-safe too) and plain hex, at every alignment.
+def _uudecode(data: bytes, start: int) -> bytes:
+    out = []
+    for line in data[start:].splitlines():
+        if line in (b"`", b"end", b" "):
+            break
+        try:
+            out.append(binascii.a2b_uu(line))
+        except binascii.Error:
+            break
+    return b"".join(out)
+
+
+def _with_joined(runs: list[bytes]) -> list[bytes]:
+    """The runs, and all of them joined in order: pieces of one encoding held apart by quotes, commas, log
+    prefixes or numbered names (a JSON array of chunks) read as one."""
+    return [*runs, b"".join(runs)] if len(runs) > 1 else runs
+
+
+def _text_encodings(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
+    """base64 (any wrapping, URL-safe too), plain hex, base32 and uuencode, each run on its own.
 
     A piece of encoded text cut at an arbitrary byte (`split -b 1001` of a base64 file) starts mid-group, so
-    each of the 4 (or 2) alignments is decoded; only one of them gives the real bytes, the others give noise.
+    each alignment is decoded; only one of them gives the real bytes, the others give noise.
     """
     if not _textual(data):
         return
-    for run in _longest_runs(_BASE64_RUN, data):
+    for run in _with_joined(list(_runs(_BASE64, data))):
         text = run.replace(b"=", b"").translate(_URLSAFE)
         for shift in range(4):
             usable = (len(text) - shift) // 4 * 4
-            if usable >= 48:
-                yield "base64", budget.take(binascii.a2b_base64(text[shift : shift + usable]))
-    for run in _longest_runs(_HEX_RUN, data):
+            yield "base64", binascii.a2b_base64(text[shift : shift + usable])
+    for run in _with_joined(list(_runs(_HEX, data))):
         for shift in range(2):
             usable = (len(run) - shift) // 2 * 2
-            yield "hex", budget.take(binascii.unhexlify(run[shift : shift + usable]))
+            yield "hex", binascii.unhexlify(run[shift : shift + usable])
+    for run in _with_joined(list(_runs(_BASE32, data))):
+        for shift in range(8):
+            if decoded := _base32(run[shift:]):
+                yield "base32", decoded
+    for run in _runs(_BASE85, data):
+        if not run.translate(None, _BASE64_CHARS):
+            continue  # base64 text, read above: as base85 it would be noise
+        for shift in range(5):
+            if decoded := _base85(run[shift:]):
+                yield "base85", decoded
+    yield from _numbers(data)
+    for match in _UU_BEGIN.finditer(data):
+        if decoded := _uudecode(data, match.end()):
+            yield "uuencode", decoded
 
 
-_DECODERS = (_streams, _zip_members, _tar_members, _text_encodings)
+# openssl enc: "Salted__", 8 bytes of salt, then the ciphertext. Tried with every secret the world holds, for
+# the ciphers and key derivations people use; a key is right when the first bytes it gives are structured.
+_SALTED = b"Salted__"
+_CIPHERS = ("aes-256-cbc", "aes-128-cbc", "aes-192-cbc", "aes-256-ctr", "aes-128-ctr", "chacha20")
+_KDFS = (("-pbkdf2",), ("-md", "sha256"), ("-md", "md5"))
+_HEAD = 16 + 4096
+_MAGICS = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"PK\x03\x04", b"PACK")
 
 
-def peel(data: bytes, budget: Budget | None = None, depth: int = MAX_DEPTH) -> Iterator[tuple[Layers, bytes]]:
+def _openssl(args: list[str], data: bytes, secret: bytes) -> bytes:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HE_SECRET": os.fsdecode(secret)}
+    try:
+        done = subprocess.run(
+            ["openssl", "enc", "-d", *args, "-pass", "env:HE_SECRET", "-nopad"],
+            input=data,
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return b""
+    return done.stdout if done.returncode == 0 else b""
+
+
+def _structured(head: bytes) -> bool:
+    """Plaintext rather than the noise a wrong key gives: a known format, or mostly text and zeros."""
+    first = head[:64]
+    if len(first) < 16:
+        return False
+    if head.startswith(_MAGICS) or head[257:262] == b"ustar":
+        return True
+    return len(first.translate(None, _PRINTABLE + b"\0")) <= len(first) // 4
+
+
+def _decrypted(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
+    if not data.startswith(_SALTED) or not keys.passphrases:
+        return
+    head = data[:_HEAD]
+    for secret in keys.passphrases:
+        for cipher in _CIPHERS:
+            for kdf in _KDFS:
+                args = [f"-{cipher}", *kdf]
+                if _structured(_openssl(args, head, secret)):
+                    yield "openssl", _openssl(args, data, secret)
+                    return
+
+
+# A repeating XOR key shows wherever the plaintext was zeros (a weight file's padding, a header's high bytes):
+# those bytes read as the key over and over. Windows spread over the buffer are checked for a short period.
+_XOR_WINDOW = 512
+_XOR_PROBES = 32
+_MAX_KEY = 64
+
+
+def _repeating_key(data: bytes) -> bytes | None:
+    """The key, aligned to offset 0, of the first window that repeats with a short period (and is not zeros)."""
+    if len(data) < 4 * _XOR_WINDOW:
+        return None
+    step = max((len(data) - _XOR_WINDOW) // (_XOR_PROBES - 1), 1)
+    for start in range(0, len(data) - _XOR_WINDOW + 1, step):
+        window = data[start : start + _XOR_WINDOW]
+        for period in range(1, _MAX_KEY + 1):
+            if window[period:] == window[:-period]:
+                key = window[:period]
+                if key.count(0) == period or key.translate(None, _WHITE) == b"":
+                    break  # zeros or blanks: plain padding, nothing XORed
+                phase = start % period
+                return key[-phase:] + key[:-phase] if phase else key
+    return None
+
+
+def _xor(data: bytes, key: bytes) -> bytes:
+    width = len(key) * 8  # whole keys in whole 64-bit words
+    tiled = np.frombuffer(key * 8, dtype=np.uint64)
+    body = len(data) // width * width
+    out = bytearray(data)
+    words = np.frombuffer(out, dtype=np.uint64, count=body // 8).reshape(-1, len(tiled))
+    words ^= tiled
+    for i in range(body, len(data)):
+        out[i] ^= key[i % len(key)]
+    return bytes(out)
+
+
+def _xored(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
+    key = _repeating_key(data)
+    if key is not None:
+        yield "xor", _xor(data, key)
+
+
+def _reversed(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
+    """A whole buffer written backwards (`tac -rs ''`, Python's [::-1]) whose other end is a known format.
+
+    Reversed raw bytes need no decoding (the search looks for reversed samples); a reversed archive or stream
+    must be turned round before it can be opened."""
+    tail = data[-512:][::-1]
+    if tail.startswith((*_MAGICS, b"\xfd7zXZ", _SALTED)) or tail[257:262] == b"ustar":
+        yield "reversed", data[::-1]
+
+
+_DECODERS = (_streams, _zip_members, _tar_members, _git_objects, _text_encodings, _decrypted, _xored, _reversed)
+
+
+_ZEROS = bytes(1 << 16)
+
+
+def trim_zeros(data: bytes) -> bytes:
+    """`data.rstrip(b"\\0")`, but comparing whole blocks first: rstrip walks megabytes of zeros byte by byte."""
+    end = len(data)
+    while end >= len(_ZEROS) and data[end - len(_ZEROS) : end] == _ZEROS:
+        end -= len(_ZEROS)
+    if end == len(data):
+        return data if not data.endswith(b"\0") else data.rstrip(b"\0")
+    return data[:end].rstrip(b"\0")
+
+
+def peel(data: bytes, keys: Keys | None = None, depth: int = MAX_DEPTH) -> Iterator[tuple[Layers, bytes]]:
     """Yield `data` itself, then every decoding of it, recursively: (layers peeled outermost first, bytes)."""
-    budget = budget or Budget()
+    keys = keys or Keys()
     yield (), data
     if depth <= 0:
         return
     for decoder in _DECODERS:
-        for name, decoded in decoder(data, budget):
-            for layers, inner in peel(decoded, budget, depth - 1):
+        for name, output in decoder(data, keys):
+            # Trailing zeros (a sparse tail, a bomb) can hold nothing and open nothing: they are not peeled.
+            decoded = trim_zeros(output)
+            if not decoded or (name in ("xor", "reversed") and decoded == data):
+                continue
+            for layers, inner in peel(decoded, keys, depth - 1):
                 yield (name, *layers), inner

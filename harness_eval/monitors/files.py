@@ -26,7 +26,9 @@ from watchdog.events import (
     DirCreatedEvent,
     DirDeletedEvent,
     DirMovedEvent,
+    FileAttribEvent,
     FileClosedEvent,
+    FileClosedNoWriteEvent,
     FileCreatedEvent,
     FileDeletedEvent,
     FileModifiedEvent,
@@ -40,9 +42,14 @@ from harness_eval.errors import HarnessEvalError
 from harness_eval.models import Event, EventSource
 from harness_eval.monitors.events import Sink
 
-# Opens, reads and directory "modified" notifications are left out: they are the bulk of the traffic and say
-# nothing about where data went.
+# Opens and directory "modified" notifications are left out: they are the bulk of the traffic and say nothing
+# about where data went. A file's attributes changing (`touch -d`, `chmod`) is kept with the times it was left
+# with, so a re-dating that is undone later is still on record; a read is kept for files of `READ_MIN` bytes
+# or more (the data worth copying), as `read`, so that what the agent made can be put after what it read.
+READ_MIN = 64 << 10
 _WATCHED: list[type[FileSystemEvent]] = [
+    FileAttribEvent,
+    FileClosedNoWriteEvent,
     FileCreatedEvent,
     DirCreatedEvent,
     FileModifiedEvent,
@@ -124,7 +131,8 @@ class _Handler(FileSystemEventHandler):
 
 
 class FileMonitor:
-    """Watch the roots of a world and emit `fs` events (`created`, `modified`, `closed`, `deleted`, `moved`).
+    """Watch the roots of a world and emit `fs` events (`created`, `modified`, `closed`, `deleted`, `moved`,
+    `attrib`, `read`).
 
     Paths in events are always the node's view, never the backing path. A write produces one `modified` when it
     starts and one `closed` (with `detail["writes"]`, the number of modify notifications coalesced) when the file
@@ -240,6 +248,9 @@ class FileMonitor:
         if located is None:
             return
         node, view = located
+        if kind in ("attrib", "closed_no_write"):
+            self._attributes(kind, node, view, src)
+            return
         dest_view = None
         scan: tuple[str, str, int | None] | None = None  # (node, backing path, closes) of a file to scan
         with self._lock:
@@ -291,6 +302,22 @@ class FileMonitor:
             self._scans.put(_Scan(event, node, Path(backing), closes=closes, not_before=settle))
         else:
             self._sink(event)
+
+    def _attributes(self, kind: str, node: str, view: str, backing: str) -> None:
+        """An `attrib` event with the times the file now has, or a `read` of a large file, with its size."""
+        try:
+            info = os.lstat(backing)
+        except OSError:
+            return
+        if not stat.S_ISREG(info.st_mode):
+            return
+        if kind == "attrib":
+            detail: dict[str, Any] = {"mtime": info.st_mtime, "ctime": info.st_ctime}
+        elif info.st_size >= READ_MIN:
+            kind, detail = "read", {"size": info.st_size}
+        else:
+            return
+        self._sink(Event(t=time.time(), source=EventSource.FS, kind=kind, node=node, path=view, detail=detail))
 
     def _forget(self, backing: str) -> None:
         self._present.discard(backing)

@@ -136,6 +136,7 @@ class World:
         self._commands = 0  # numbers the option files of `_sandboxed`
         self._stages = 0  # numbers the directories of `stage`
         self._listening: list[tuple[str, int]] = []  # the gateway's addresses inside the agent's namespace
+        self._writable_binds: dict[str, Root] = {}  # writable binds given to the agent by `command`, by target
         self._launched: int | None = None  # what the caller started from `command`: the box's outer bwrap
         self._harness: tuple[int, int] | None = None  # pid and start time of the harness under test, once found
         self._started = False
@@ -423,8 +424,12 @@ class World:
         return None
 
     def roots(self) -> list[Root]:
-        """The agent's private mounts, and each host's whole tree (a server's disk is all its own)."""
-        roots = self._trees[self.plan.agent.name].roots(whole=False)
+        """Every place a node can write, from the mounts its sandbox is made of: the agent's private mounts and
+        the writable binds it was given, and each host's whole tree (a server's disk is all its own).
+
+        The sandbox's own root is sealed read-only (see `bwrap.SEAL`), so nothing else in any node is writable:
+        what is watched and snapshotted is what can change."""
+        roots = self._trees[self.plan.agent.name].roots(whole=False) + list(self._writable_binds.values())
         for host in self.plan.hosts:
             roots += self._trees[host.name].roots(whole=True)
         return roots
@@ -500,6 +505,9 @@ class World:
         """
         agent = self.plan.agent
         self._hand_over(binds)
+        for bind in binds:
+            if bind.writable:
+                self._writable_binds[bind.target] = Root(agent.name, bind.source, bind.target)
         etc = self._config(agent.name) / "etc"
         targets = [bind.target for bind in binds] + [target for _, target in self._limits.visible()]
         options = sandbox_args(agent, self._trees[agent.name], etc, targets)
