@@ -67,6 +67,7 @@ _DISK_COPIES = 4
 _DISK_DEVICE = "/dev/vdb1"
 _CONFIG_BYTES = 16 << 20  # a node's /etc, its sandbox options and its sshd's complaints
 _NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*\Z")
+_NPROC_SLACK = 1024  # the nproc rlimit's room for the account's processes in other worlds of the machine
 _STAGE_BYTES = 64 * 2**20  # what callers stage: a harness's config, the command shims
 _READY_TIMEOUT = 10.0
 _KILL_TIMEOUT = 5.0
@@ -360,7 +361,9 @@ class World:
         bwrap = [program("nsenter"), f"--net={self._net.pin(node)}", "--", *clock, program("bwrap"), "--args", "3"]
         join = "".join(f"echo $$ > {group} && " for group in self._limits.join_files)
         # Also as an rlimit, which the account's processes see and which holds even without a pids controller.
-        join += f"{program('prlimit')} --pid $$ --nproc={self._limits.pids} && "
+        # RLIMIT_NPROC counts every process of the account on the machine, other worlds' too, so it sits above the
+        # world's own pids limit: the control group is what a world runs into (and what `limits_hit` reports).
+        join += f"{program('prlimit')} --pid $$ --nproc={self._limits.pids + _NPROC_SLACK} && "
         shell = [
             "/usr/bin/env",
             "-i",
