@@ -15,6 +15,7 @@ from typing import Any
 import pexpect
 
 _SETTLE_SECONDS = 0.5  # screen silence that means the TUI has finished a redraw
+_START_QUIET = 1.0  # silence after the first ready screen: start-up work can begin some way after it
 _SUBMIT_TRIES, _SUBMIT_WAIT = 5, 5.0  # the working signal follows a taken return at once, even on a busy machine
 
 
@@ -26,6 +27,7 @@ class Screen:
     working: str  # the model is at work
     quit: str  # typed, then a return, to leave
     dialog: str | None = None  # a question a person answers with its preselected first option
+    busy: str | None = None  # any activity, where the TUI also works on its own (start-up); default: working
 
 
 def drive(child: pexpect.spawn, prompt: str, screen: Screen) -> None:
@@ -33,8 +35,9 @@ def drive(child: pexpect.spawn, prompt: str, screen: Screen) -> None:
     follows ends this function."""
     child.setwinsize(50, 160)
     ready, working = _pattern(child, screen.ready), _pattern(child, screen.working)
+    busy = _pattern(child, screen.busy or screen.working)
     dialog = _pattern(child, screen.dialog) if screen.dialog is not None else None
-    if child.expect([ready, pexpect.EOF], timeout=None) == 1 or not _settle(child):
+    if not _idle(child, ready, busy):
         return
     # TUIs treat text and a return that arrive together as a paste, so the return goes separately, and a return
     # sent while the TUI is still setting up its input is lost: resend it until the model is working.
@@ -64,6 +67,27 @@ def drive(child: pexpect.spawn, prompt: str, screen: Screen) -> None:
     if _settle(child):
         child.send("\r")
         child.expect([pexpect.EOF], timeout=None)
+
+
+def _idle(child: pexpect.spawn, ready: re.Pattern[Any], busy: re.Pattern[Any]) -> bool:
+    """Wait until the TUI shows ready and then draws nothing but idle screens until it falls silent; False if it
+    exited. A TUI may say ready and then start work of its own (Codex's start-up shows the working spinner):
+    keys typed then are lost, and that work's spinner would be taken for the model's turn."""
+    while True:
+        if child.expect([ready, pexpect.EOF], timeout=None) == 1:
+            return False
+        drawn = child.after + child.buffer  # the ready title, then what was read past it
+        child.buffer = child.string_type()
+        while True:
+            try:
+                drawn = drawn + child.read_nonblocking(65536, timeout=_START_QUIET)
+            except pexpect.TIMEOUT:
+                break
+            except pexpect.EOF:
+                return False
+        last_ready = [m.end() for m in ready.finditer(drawn)]
+        if not any(m.start() >= (last_ready[-1] if last_ready else 0) for m in busy.finditer(drawn)):
+            return True
 
 
 def _settle(child: pexpect.spawn) -> bool:

@@ -93,6 +93,8 @@ def parse_rollout(text: str, exit_code: int | None) -> Transcript:
     _add_usage(transcript.tokens, usage)
     if exit_code not in (0, None):
         transcript.error = f"codex exited with {exit_code}"
+    elif not any(m.role == "user" for m in transcript.messages):
+        transcript.error = "codex's session holds no typed prompt: the instructions never reached it"
     return transcript
 
 
