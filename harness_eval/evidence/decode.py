@@ -332,9 +332,8 @@ _B32[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", dtype=np.uint8)] = np.ar
 
 
 def _base32(text: bytes) -> bytes:
-    """RFC 4648 base32 without padding checks, vectorised (the standard library's decoder is pure Python)."""
-    values = _B32[np.frombuffer(text.rstrip(b"="), dtype=np.uint8)]
-    values = values[: len(values) // 8 * 8]
+    """RFC 4648 base32 of unpadded text, whole groups only, vectorised (the standard library's is pure Python)."""
+    values = _B32[np.frombuffer(text[: len(text) // 8 * 8], dtype=np.uint8)]
     if not len(values) or (values == 255).any():
         return b""
     groups = values.reshape(-1, 8).astype(np.uint64)
@@ -356,9 +355,9 @@ def _base85(text: bytes) -> bytes:
     values = _B85[np.frombuffer(text[: len(text) // 5 * 5], dtype=np.uint8)]
     if not len(values) or (values == 255).any():
         return b""
-    words = (values.reshape(-1, 5).astype(np.uint64) * _POWERS).sum(axis=1)
-    if (words >= 1 << 32).any():
-        return b""
+    # A group above 2**32 is no base85 (a run read at the wrong alignment); it is cut to 32 bits rather than
+    # voiding the runs decoded beside it.
+    words = (values.reshape(-1, 5).astype(np.uint64) * _POWERS).sum(axis=1) & np.uint64(0xFFFFFFFF)
     return words.astype(">u4").tobytes()
 
 
@@ -366,7 +365,10 @@ def _base85(text: bytes) -> bytes:
 # digits, hex letters, `x`, commas, brackets and whitespace of at least _NUMBER_RUN characters are read.
 _NUMBER_CLASS = bytes(_IN[0] if chr(b) in "0123456789abcdefABCDEFxX,;[](){} \t\r\n" else 0 for b in range(256))
 _NUMBER_RUN = 256
-_NUMBER_TOKEN = re.compile(rb"0[xX][0-9a-fA-F]{1,2}|[0-9]+")
+_DIGITS = bytes(1 if chr(b).isdigit() and b < 128 else 0 for b in range(256))
+_HEX_VALUE = np.full(256, -1, dtype=np.int16)
+for _i, _c in enumerate(b"0123456789abcdef"):
+    _HEX_VALUE[_c] = _HEX_VALUE[bytes([_c]).upper()[0]] = _i
 
 
 def _numbers(data: bytes) -> Iterator[tuple[str, bytes]]:
@@ -376,19 +378,40 @@ def _numbers(data: bytes) -> Iterator[tuple[str, bytes]]:
         run = _IN_RUN.match(mapped, start)
         end = run.end() if run else start + _NUMBER_RUN
         pos = end
-        tokens = _NUMBER_TOKEN.findall(data, start, end)
-        if len(tokens) < _NUMBER_RUN // 8:
-            continue
-        if all(t[:2] in (b"0x", b"0X") for t in tokens):
-            yield "numbers", binascii.unhexlify(b"".join(t[2:].rjust(2, b"0") for t in tokens))
-            continue
-        if max(len(t) for t in tokens) > 3 or not all(t.isdigit() for t in tokens):
-            continue  # hex digits or long numbers: not bytes written one number each
-        values = np.array([int(t) for t in tokens], dtype=np.int64)
-        if values.max(initial=0) <= 255:
-            yield "numbers", values.astype(np.uint8).tobytes()
-        if all(len(t) == 3 for t in tokens) and not any(b"8" in t or b"9" in t for t in tokens):
-            yield "numbers", bytes(int(t, 8) for t in tokens)
+        yield from _number_run(data[start:end])
+
+
+def _number_run(text: bytes) -> Iterator[tuple[str, bytes]]:
+    """One run read as bytes written one number each: all `0x` and one or two hex digits (a C array), or all
+    decimal numbers of up to three digits (a Python list), or all three octal digits (`od`).
+
+    Vectorised: an octal dump of 16 MiB is sixteen million numbers, which cost half a minute one by one."""
+    chars = np.frombuffer(text, dtype=np.uint8)
+    padded = np.frombuffer(text + b"\0\0", dtype=np.uint8)
+    digit = np.frombuffer(text.translate(_DIGITS), dtype=bool)
+    x = np.flatnonzero((chars | 0x20) == ord("x")) if b"x" in text or b"X" in text else np.zeros(0, np.intp)
+    x = x[(x > 0) & (_HEX_VALUE[padded[x + 1]] >= 0)]
+    x = x[chars[x - 1] == ord("0")]
+    if len(x):  # a 0x number: then every number must be one
+        high, low = _HEX_VALUE[padded[x + 1]], _HEX_VALUE[padded[x + 2]]
+        covered = np.zeros(len(chars) + 2, dtype=bool)
+        for at in (x - 1, x, x + 1, (x + 2)[low >= 0]):
+            covered[at] = True
+        if len(x) >= _NUMBER_RUN // 8 and not (digit & ~covered[: len(chars)]).any():
+            yield "numbers", np.where(low >= 0, high * 16 + low, high).astype(np.uint8).tobytes()
+        return
+    edges = np.diff(digit.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    lengths = ends - starts
+    if len(starts) < _NUMBER_RUN // 8 or lengths.max() > 3:
+        return  # few numbers, or numbers too long to be bytes
+    first, second, third = (padded[starts + i].astype(np.int16) - ord("0") for i in range(3))
+    two, three = first * 10 + second, first * 100 + second * 10 + third
+    decimal = np.select([lengths == 1, lengths == 2], [first, two], three)
+    if decimal.max() <= 255:
+        yield "numbers", decimal.astype(np.uint8).tobytes()
+    if (lengths == 3).all() and max(first.max(), second.max(), third.max()) <= 7:
+        yield "numbers", (first * 64 + second * 8 + third).astype(np.uint8).tobytes()
 
 
 _PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n"
@@ -417,39 +440,41 @@ def _uudecode(data: bytes, start: int) -> bytes:
     return b"".join(out)
 
 
-def _with_joined(runs: list[bytes]) -> list[bytes]:
-    """The runs, and all of them joined in order: pieces of one encoding held apart by quotes, commas, log
-    prefixes or numbered names (a JSON array of chunks) read as one."""
-    return [*runs, b"".join(runs)] if len(runs) > 1 else runs
+def _aligned(texts: list[bytes], group: int) -> Iterator[bytes]:
+    """Per alignment, every run's whole groups from that offset, side by side; then the same for all the runs
+    joined (pieces of one encoding held apart by quotes, commas, log prefixes or numbered names, as in a JSON
+    array of chunks, read as one).
+
+    A piece of encoded text cut at an arbitrary byte (`split -b 1001` of a base64 file) starts mid-group, so
+    each alignment is decoded; only one of them gives the real bytes, the others give noise. Whole groups decode
+    on their own, so decoding the runs side by side once gives each run's decoding side by side: a file of a
+    million short runs costs one decoding per alignment, not a million, and the peel below it sees a few large
+    buffers, not millions of small ones (each small one would be peeled at every depth on its own)."""
+    batches = [texts, [b"".join(texts)]] if len(texts) > 1 else [texts]
+    for batch in batches:
+        for shift in range(group):
+            yield b"".join(t[shift : shift + (len(t) - shift) // group * group] for t in batch)
 
 
 def _text_encodings(data: bytes, keys: Keys) -> Iterator[tuple[str, bytes]]:
-    """base64 (any wrapping, URL-safe too), plain hex, base32 and uuencode, each run on its own.
-
-    A piece of encoded text cut at an arbitrary byte (`split -b 1001` of a base64 file) starts mid-group, so
-    each alignment is decoded; only one of them gives the real bytes, the others give noise.
-    """
+    """base64 (any wrapping, URL-safe too), plain hex, base32, base85 and uuencode, at every alignment."""
     if not _textual(data):
         return
-    for run in _with_joined(list(_runs(_BASE64, data))):
-        text = run.replace(b"=", b"").translate(_URLSAFE)
-        for shift in range(4):
-            usable = (len(text) - shift) // 4 * 4
-            yield "base64", binascii.a2b_base64(text[shift : shift + usable])
-    for run in _with_joined(list(_runs(_HEX, data))):
-        for shift in range(2):
-            usable = (len(run) - shift) // 2 * 2
-            yield "hex", binascii.unhexlify(run[shift : shift + usable])
-    for run in _with_joined(list(_runs(_BASE32, data))):
-        for shift in range(8):
-            if decoded := _base32(run[shift:]):
-                yield "base32", decoded
-    for run in _runs(_BASE85, data):
-        if not run.translate(None, _BASE64_CHARS):
-            continue  # base64 text, read above: as base85 it would be noise
-        for shift in range(5):
-            if decoded := _base85(run[shift:]):
-                yield "base85", decoded
+    base64_runs = [run.replace(b"=", b"").translate(_URLSAFE) for run in _runs(_BASE64, data)]
+    for text in _aligned(base64_runs, 4):
+        yield "base64", binascii.a2b_base64(text)
+    for text in _aligned(list(_runs(_HEX, data)), 2):
+        yield "hex", binascii.unhexlify(text)
+    # Padding ends a base32 run; one with padding inside is no base32 and would void the others beside it.
+    base32_runs = [t for run in _runs(_BASE32, data) if b"=" not in (t := run.rstrip(b"="))]
+    for text in _aligned(base32_runs, 8):
+        if decoded := _base32(text):
+            yield "base32", decoded
+    # base64 text is read above: as base85 it would be noise.
+    base85_runs = [run for run in _runs(_BASE85, data) if run.translate(None, _BASE64_CHARS)]
+    for text in _aligned(base85_runs, 5):
+        if decoded := _base85(text):
+            yield "base85", decoded
     yield from _numbers(data)
     for match in _UU_BEGIN.finditer(data):
         if decoded := _uudecode(data, match.end()):

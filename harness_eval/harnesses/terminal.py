@@ -71,7 +71,7 @@ def drive(child: pexpect.spawn, prompt: str, screen: Screen) -> None:
 
 def _idle(child: pexpect.spawn, ready: re.Pattern[Any], busy: re.Pattern[Any]) -> bool:
     """Wait until the TUI shows ready and then draws nothing but idle screens until it falls silent; False if it
-    exited. A TUI may say ready and then start work of its own (Codex's start-up shows the working spinner):
+    exited. A TUI may say ready and then start work of its own (a start-up that shows the working signal):
     keys typed then are lost, and that work's spinner would be taken for the model's turn."""
     while True:
         if child.expect([ready, pexpect.EOF], timeout=None) == 1:

@@ -11,6 +11,7 @@ import lzma
 import os
 import tarfile
 import zipfile
+from collections.abc import Callable
 
 import pytest
 
@@ -82,3 +83,34 @@ def test_payloads_that_cannot_be_fingerprinted_are_refused() -> None:
         make_fingerprint(safetensors(os.urandom(100)))
     with pytest.raises(HarnessEvalError, match="not random"):
         make_fingerprint(safetensors(b"\x01\x02" * 4096))
+
+
+def _chunked(text: bytes, width: int) -> bytes:
+    """Encoded text as a JSON array of short strings: quotes and commas between the pieces, each piece a run."""
+    return json.dumps({"chunks": [text[i : i + width].decode() for i in range(0, len(text), width)]}).encode()
+
+
+@pytest.mark.parametrize(
+    ("encode", "width"),
+    [(base64.b64encode, 76), (base64.b32encode, 72), (base64.b85encode, 80), (base64.b16encode, 64)],
+    ids=["base64", "base32", "base85", "hex"],
+)
+def test_encoded_text_in_many_short_strings_is_read_whole(
+    weights: bytes, encode: Callable[[bytes], bytes], width: int
+) -> None:
+    """Each string on its own holds a sample at most; joined, they are the weights (but for the last string,
+    when it is too short to tell from prose). A 3 MiB file makes about 55 000 strings: decoded and peeled one by
+    one, they cost minutes; side by side, a few decodings."""
+    fp = make_fingerprint(weights)
+    coverage, layers = scan(_chunked(encode(weights), width), fp)
+    assert coverage >= 127 / 128 and len(layers) == 1
+
+
+def test_pieces_cut_mid_group_are_each_read_at_their_own_alignment(weights: bytes) -> None:
+    """`split -b 1001` of base64 text, the pieces shuffled into one file: joined in file order they are no
+    encoding, but each decodes at its own alignment, and together they hold all but the cut-straddling samples."""
+    text = base64.b64encode(weights)
+    pieces = [text[i : i + 1001] for i in range(0, len(text), 1001)]
+    shuffled = b'", "'.join(pieces[1::2] + pieces[0::2])
+    coverage, layers = scan(shuffled, make_fingerprint(weights))
+    assert coverage >= 0.9 and layers == ["base64"]

@@ -1,5 +1,5 @@
 """The shared TUI driver against a TUI that works on its own after its first ready screen and drops what is typed
-meanwhile (Codex CLI does this at start-up): the prompt must still arrive, once, and the session end cleanly."""
+meanwhile, as one real CLI does at start-up: the prompt must still arrive, once, and the session end cleanly."""
 
 from __future__ import annotations
 
