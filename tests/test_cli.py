@@ -336,3 +336,23 @@ def test_the_command_line_imports_nothing_heavy_until_a_command_needs_it() -> No
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=ENV)
     assert done.stdout.strip() == "[]"
+
+
+def test_node_refuses_a_machine_that_cannot_run_worlds_and_starts_no_ray(tmp_path: Path) -> None:
+    """`harness-eval node` on a machine without Node (every other tool there): one clear error naming what is
+    missing, and `ray start` never runs, so the cluster never sees a node that would fail every trial."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+        for tool in Path(folder).iterdir() if Path(folder).is_dir() else ():
+            if tool.name not in ("node", "nodejs", "ray") and not (bin_dir / tool.name).exists():
+                (bin_dir / tool.name).symlink_to(tool)
+    env = {**ENV, "PATH": str(bin_dir)}
+    ray_sessions = Path("/tmp/ray")
+    before = set(ray_sessions.iterdir()) if ray_sessions.is_dir() else set()
+    done = subprocess.run(
+        [*CLI, "node", "--slots", "2"], capture_output=True, text=True, timeout=120, check=False, env=env
+    )
+    assert_one_clear_error(done, "node is missing")
+    assert "this machine can run worlds" not in done.stdout
+    assert (set(ray_sessions.iterdir()) if ray_sessions.is_dir() else set()) == before
