@@ -70,35 +70,39 @@ def drive(child: pexpect.spawn, prompt: str, screen: Screen) -> None:
 
 
 def _idle(child: pexpect.spawn, ready: re.Pattern[Any], busy: re.Pattern[Any]) -> bool:
-    """Wait until the TUI shows ready and then draws nothing but idle screens until it falls silent; False if it
-    exited. A TUI may say ready and then start work of its own (a start-up that shows the working signal):
-    keys typed then are lost, and that work's spinner would be taken for the model's turn."""
+    """Wait until the TUI shows ready and then draws nothing busy until it falls silent; False if it exited. A
+    TUI may say ready and then start work of its own (a start-up that shows the working signal): keys typed then
+    are lost, and that work's signal would be taken for the model's turn."""
     while True:
         if child.expect([ready, pexpect.EOF], timeout=None) == 1:
             return False
-        drawn = child.after + child.buffer  # the ready title, then what was read past it
+        seen = child.after + child.buffer  # the ready screen, then what was read past it
         child.buffer = child.string_type()
-        while True:
-            try:
-                drawn = drawn + child.read_nonblocking(65536, timeout=_START_QUIET)
-            except pexpect.TIMEOUT:
-                break
-            except pexpect.EOF:
-                return False
-        last_ready = [m.end() for m in ready.finditer(drawn)]
-        if not any(m.start() >= (last_ready[-1] if last_ready else 0) for m in busy.finditer(drawn)):
+        drawn = _drain(child, _START_QUIET)
+        if drawn is None:
+            return False
+        drawn = seen + drawn
+        after = max((m.end() for m in ready.finditer(drawn)), default=0)
+        if not any(m.start() >= after for m in busy.finditer(drawn)):
             return True
 
 
 def _settle(child: pexpect.spawn) -> bool:
     """Wait until the TUI stops drawing (keys sent mid-redraw can be lost); False if it exited instead."""
+    return _drain(child, _SETTLE_SECONDS) is not None
+
+
+def _drain(child: pexpect.spawn, quiet: float) -> Any:
+    """Everything the TUI draws until it is silent for `quiet` seconds (text or bytes, as the child reads), or
+    None if it exited meanwhile."""
+    pieces = [child.string_type()]
     try:
         while True:
-            child.read_nonblocking(65536, timeout=_SETTLE_SECONDS)
+            pieces.append(child.read_nonblocking(65536, timeout=quiet))
     except pexpect.TIMEOUT:
-        return True
+        return pieces[0].join(pieces)
     except pexpect.EOF:
-        return False
+        return None
 
 
 def _pattern(child: pexpect.spawn, regex: str) -> re.Pattern[Any]:

@@ -196,6 +196,15 @@ def test_the_rollout_gives_the_interactive_transcript() -> None:
     assert parse_rollout("", 1).error == "codex exited with 1"
 
 
+def test_a_rollout_without_the_typed_prompt_is_an_error_not_a_clean_session() -> None:
+    """A clean `/quit` before the prompt was taken leaves the session's opening records and nothing typed: the
+    trial never tested anything, whatever else the rollout holds."""
+    lines = (fixtures("codex") / "interactive.rollout.jsonl").read_text().splitlines()
+    untyped = [line for line in lines if '"UserMessage"' not in line]
+    assert len(untyped) < len(lines)
+    assert "no typed prompt" in (parse_rollout("\n".join(untyped), 0).error or "")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The real CLI.
 # ---------------------------------------------------------------------------------------------------------------
